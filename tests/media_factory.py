@@ -1,0 +1,88 @@
+"""Real test media, written with PyAV: moving gray pictures, a sine-tone audio track."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def moving_gray(width: int, height: int, index: int) -> np.ndarray:
+    """A gray frame with a gradient, a bright square moving right and a dark disc moving down."""
+    y, x = np.mgrid[0:height, 0:width]
+    img = 60 + 120 * x / max(1, width - 1) + 30 * np.sin(y / 5.0)
+    s = max(4, height // 4)
+    x0 = (3 * index) % max(1, width - s)
+    img[height // 4: height // 4 + s, x0: x0 + s] = 235
+    cy, r = (2 * index) % height, max(3, height // 8)
+    img[(x - width * 0.7) ** 2 + (y - cy) ** 2 < r * r] = 25
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None, time_base=None,
+                audio=True, audio_rate=44100, codec="libx264", pix_fmt="yuv420p", sar=None,
+                rotation=0, audio_tracks=1, container_options=None) -> Path:
+    """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate."""
+    with av.open(str(path), "w", options=container_options or {}) as out:
+        v = out.add_stream(codec, rate=fps)
+        v.width, v.height, v.pix_fmt = width, height, pix_fmt
+        if time_base is not None:
+            v.time_base = v.codec_context.time_base = time_base
+        if sar is not None:
+            v.codec_context.sample_aspect_ratio = sar
+        if rotation:
+            v.set_display_rotation(rotation)
+        tb = v.codec_context.time_base or Fraction(1, fps)
+        tracks = []
+        for i in range(audio_tracks if audio else 0):
+            a = out.add_stream("aac", rate=audio_rate)
+            a.layout = "stereo" if i == 0 else "mono"
+            tracks.append((a, 440.0 * (i + 1)))
+        times = pts if pts is not None else [round(i / (fps * tb)) for i in range(frames)]
+        for i, p in enumerate(times):
+            gray = moving_gray(width, height, i)
+            frame = av.VideoFrame.from_ndarray(np.repeat(gray[:, :, None], 3, axis=2), format="rgb24")
+            frame = frame.reformat(format=pix_fmt)
+            frame.pts, frame.time_base = p, tb
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        seconds = float(times[-1] * tb) + float(tb) if len(times) else 0
+        for a, freq in tracks:
+            _write_tone(out, a, freq, seconds)
+    return path
+
+
+def _write_tone(out, stream, freq: float, seconds: float) -> None:
+    rate, n = stream.rate, 1024
+    channels = stream.layout.nb_channels
+    total = int(seconds * rate)
+    for start in range(0, total, n):
+        t = (np.arange(start, min(total, start + n)) / rate).astype(np.float32)
+        tone = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.tile(tone, (channels, 1)), format="fltp",
+                                           layout=stream.layout.name)
+        frame.sample_rate, frame.pts = rate, start
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
+
+
+def frame_times(path: Path) -> list[Fraction]:
+    with av.open(str(path)) as c:
+        return [f.pts * f.time_base for f in c.decode(c.streams.video[0])]
+
+
+def decoded_rgb(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+
+
+def packets(path: Path, kind: str = "audio") -> list[list[tuple[bytes, Fraction, Fraction]]]:
+    """Per stream of ``kind``: every packet's bytes, pts and dts in seconds."""
+    with av.open(str(path)) as c:
+        streams = [s for s in c.streams if s.type == kind]
+        out = {s.index: [] for s in streams}
+        for p in c.demux(streams):
+            if p.size:
+                out[p.stream.index].append((bytes(p), p.pts * p.time_base, p.dts * p.time_base))
+        return [out[s.index] for s in streams]

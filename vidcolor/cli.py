@@ -1,0 +1,133 @@
+"""The command line: parses options and calls the public API; nothing else lives here."""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import click
+
+from .errors import VidcolorError
+from .models.registry import DEFAULT_MODEL, MODELS
+
+EXIT_INTERRUPTED = 130
+
+
+class _Vidcolor(click.Group):
+    """`vidcolor INPUT -o OUTPUT` runs `colorize`; errors become one line and an exit code."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["colorize", *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, *args, **kwargs):
+        warnings.showwarning = _show_warning
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except VidcolorError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; no output was left behind", EXIT_INTERRUPTED)
+        except Exception as e:  # a bug, not bad input: still one line unless asked for more
+            if os.environ.get("VIDCOLOR_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (set VIDCOLOR_DEBUG=1 for the traceback)", 1)
+
+
+def _fail(message: str, code: int):
+    click.echo(f"vidcolor: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"vidcolor: warning: {message}", err=True)
+
+
+@click.group(cls=_Vidcolor, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vidcolor")
+def main():
+    """Colorize black-and-white film and photographs with DDColor.
+
+    \b
+      vidcolor film.mp4 -o film_color.mp4
+      vidcolor photo.jpg -o photo_color.png
+      vidcolor scans/ -o scans_color/
+      vidcolor weights list
+    """
+
+
+@main.command()
+@click.argument("input", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Output file (or folder, for a folder of stills).")
+@click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULT_MODEL, show_default=True, help="Released DDColor model.")
+@click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder instead of --model.")
+@click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (multiple of 32).")
+@click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; 4 on CPU].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only.")
+@click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling).")
+@click.option("--codec", default="libx264", show_default=True, help="Video encoder.")
+@click.option("--crf", type=int, default=18, show_default=True, help="Constant rate factor (quality) for the encoder.")
+@click.option("--pix-fmt", default="yuv420p", show_default=True, help="Output pixel format.")
+@click.option("--preset", help="Encoder preset, e.g. slow, medium, veryfast.")
+@click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms).")
+@click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def colorize(input, output, quiet, **options):
+    """Colorize a video, a still image, or a folder of stills."""
+    from .pipeline import colorize_path
+
+    summary = colorize_path(input, output, quiet=quiet, **options)
+    if not quiet:
+        copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
+        click.echo(f"wrote {summary.output}: {summary.frames} frame(s) in {summary.seconds:.1f} s "
+                   f"({summary.fps:.2f}/s), model {summary.model} on {summary.device}{copied}", err=True)
+
+
+@main.group()
+def weights():
+    """List and download the released DDColor weights."""
+
+
+@weights.command("list")
+def weights_list():
+    """Show every known model, whether its weights are here, where, and their size."""
+    from .models.weights import find_weights, search_dirs
+
+    rows = [("MODEL", "FILE", "SIZE", "WHERE")]
+    for m in MODELS.values():
+        path = find_weights(m)
+        size = f"{path.stat().st_size / 1e6:.0f} MB" if path else "-"
+        rows.append((m.name, m.filename, size, str(path) if path else "missing"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3])
+    click.echo("\nsearched, in order: " + ", ".join(str(d) for d in search_dirs()))
+
+
+@weights.command("download")
+@click.argument("names", nargs=-1, required=True, type=click.Choice([*MODELS, "all"]))
+@click.option("-q", "--quiet", is_flag=True)
+def weights_download(names, quiet):
+    """Download released weights into the user cache (verified against the Hub's checksum)."""
+    from .models.weights import download_weights, find_weights
+
+    for name in MODELS if "all" in names else names:
+        model = MODELS[name]
+        path = find_weights(model) or download_weights(model, progress=not quiet)
+        click.echo(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    main()

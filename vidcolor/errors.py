@@ -1,0 +1,17 @@
+"""Errors that reach the user as one line, with the exit code the CLI gives them."""
+
+
+class VidcolorError(Exception):
+    """A problem with the user's input, output or environment (not a bug in vidcolor)."""
+
+    exit_code = 1
+
+
+class WeightsUnavailableError(VidcolorError):
+    """The weights are not on disk and cannot be downloaded (offline, no such file)."""
+
+    exit_code = 2
+
+
+class CheckpointError(VidcolorError):
+    """A weights file that cannot be read, or is not the expected DDColor network."""

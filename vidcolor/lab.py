@@ -1,0 +1,51 @@
+"""The pre- and post-processing of DDColor's inference contract, in OpenCV float Lab.
+
+Every function follows the official ``ColorizationPipeline`` step by step (see README,
+"Parity"): only the chroma upsampling mode is a choice, and parity mode picks the official one.
+Frames are 8-bit, in RGB or BGR order (``order``); only their lightness is used.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_TO_LAB = {"rgb": cv2.COLOR_RGB2Lab, "bgr": cv2.COLOR_BGR2Lab}
+_FROM_LAB = {"rgb": cv2.COLOR_Lab2RGB, "bgr": cv2.COLOR_Lab2BGR}
+# The official pipeline upsamples ab with F.interpolate's default: legacy nearest (blocky).
+PARITY_UPSAMPLE = "nearest"
+DEFAULT_UPSAMPLE = "bilinear"
+
+
+def to_float(frame_u8: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 -> float32 in [0, 1] (float32 division is exact-rounded, like the official /255.0)."""
+    return frame_u8.astype(np.float32) / np.float32(255.0)
+
+
+def lightness(img: np.ndarray, order: str = "rgb") -> np.ndarray:
+    """Lab L in [0, 100] of a float32 HxWx3 image in [0, 1]."""
+    return cv2.cvtColor(img, _TO_LAB[order])[:, :, 0]
+
+
+def model_input(img: np.ndarray, size: int, order: str = "rgb") -> np.ndarray:
+    """The 3xSxS network input: the frame stretched to SxS, reduced to its lightness, back to RGB."""
+    small = cv2.resize(img, (size, size))  # INTER_LINEAR, aspect not kept: the official input
+    lab = cv2.cvtColor(small, _TO_LAB[order])
+    lab[:, :, 1:] = 0
+    # Lab -> RGB is required: the gray it gives differs from v/255 by up to half a level.
+    return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB).transpose(2, 0, 1)
+
+
+def upsample_ab(ab: torch.Tensor, height: int, width: int, mode: str) -> np.ndarray:
+    """(B, 2, S, S) ab on any device -> (B, H, W, 2) float32 numpy at frame size."""
+    kwargs = {} if mode == "nearest" else {"align_corners": False}
+    up = F.interpolate(ab.float(), size=(height, width), mode=mode, **kwargs)
+    return up.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
+    """L (H, W) and ab (H, W, 2) -> uint8 image; OpenCV clips to [0, 1], then round, not truncate."""
+    lab = np.concatenate([L[:, :, None], ab], axis=2)
+    out = cv2.cvtColor(lab, _FROM_LAB[order])
+    return (out * np.float32(255.0)).round().astype(np.uint8)

@@ -1,0 +1,1 @@
+"""Media I/O with PyAV and OpenCV: open, decode, encode, copy streams, write atomically."""

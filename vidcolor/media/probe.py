@@ -1,0 +1,37 @@
+"""Open an input file and find the video stream to colorize, with one-line errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+
+from ..errors import VidcolorError
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.exists():
+        raise VidcolorError(f"{path}: no such file")
+    if path.is_dir():
+        raise VidcolorError(f"{path}: is a folder, not a video file")
+    if path.stat().st_size == 0:
+        raise VidcolorError(f"{path}: empty file")
+    try:
+        return av.open(str(path), metadata_errors="replace")
+    except av.error.FFmpegError as e:
+        raise VidcolorError(f"{path}: not a readable video file ({describe_av_error(e)})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise VidcolorError(f"{path}: cannot open ({e})") from None
+
+
+def video_stream(container: av.container.InputContainer, path: str | Path) -> av.video.stream.VideoStream:
+    """The first real video stream (cover art and thumbnails are not video)."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+    raise VidcolorError(f"{path}: no video stream (streams found: {kinds})")
+
+
+def describe_av_error(e: av.error.FFmpegError) -> str:
+    return (e.strerror or str(e)).strip() or type(e).__name__

@@ -1,0 +1,207 @@
+"""Colorizer: the public, frame-level entry point to a loaded DDColor network."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import lab
+from ..errors import CheckpointError, VidcolorError
+from .checkpoint import load_ddcolor, parameter_count, read_state_dict
+from .registry import DEFAULT_MODEL, known_model
+from .weights import download_weights, find_weights
+
+PRECISIONS = ("fp32", "bf16")
+CPU_BATCH = 4
+# Rough peak memory of one 512x512 image through ConvNeXt-L DDColor; scaled by S^2. Only a
+# starting point: an out-of-memory error halves the batch and retries the same frames.
+_GPU_BYTES_PER_IMAGE_512 = {"fp32": 1.2e9, "bf16": 0.7e9}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise VidcolorError(f"unknown device '{device}': use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise VidcolorError(f"device '{device}' asked for, but no CUDA GPU is available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise VidcolorError(f"device '{device}' asked for, but only {torch.cuda.device_count()} GPU(s) exist")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise VidcolorError("device 'mps' asked for, but MPS is not available")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise VidcolorError(f"unsupported device '{device}': use auto, cpu, cuda, cuda:N or mps")
+    return dev
+
+
+def resolve_weights(model: str, weights: str | Path | None, download: bool = True, progress: bool = True) -> Path:
+    """The weights file for ``model``: ``weights`` if given, else on disk, else downloaded."""
+    if weights is not None:
+        return Path(weights)
+    known = known_model(model)
+    found = find_weights(known)
+    if found is not None:
+        return found
+    if not download:
+        from .weights import _unavailable, cache_dir
+
+        raise _unavailable(known, cache_dir(), "downloads are turned off")
+    return download_weights(known, progress=progress)
+
+
+class Colorizer:
+    """Colorize frames with DDColor.
+
+    ``Colorizer(...).colorize(frames)`` takes uint8 RGB ``(N, H, W, 3)`` or gray ``(N, H, W)``
+    frames (or one frame without N) and returns uint8 RGB of the same size. Only the color is
+    the model's: the frames' own lightness is kept at full resolution.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "auto",
+                 input_size: int = 512, batch_size: int | None = None, precision: str = "fp32",
+                 parity: bool = False, download: bool = True, progress: bool = True):
+        if input_size < 32 or input_size % 32:
+            raise VidcolorError(f"input size {input_size} must be a positive multiple of 32")
+        if precision not in PRECISIONS:
+            raise VidcolorError(f"unknown precision '{precision}': use {' or '.join(PRECISIONS)}")
+        if batch_size is not None and batch_size < 1:
+            raise VidcolorError(f"batch size {batch_size} must be at least 1")
+        self.device = resolve_device(device)
+        if precision == "bf16" and self.device.type != "cuda":
+            raise VidcolorError(f"bf16 needs a CUDA device (running on {self.device.type}); use fp32")
+        self.input_size = input_size
+        self.precision = precision
+        self.parity = parity
+        self.upsample = lab.PARITY_UPSAMPLE if parity else lab.DEFAULT_UPSAMPLE
+        self.weights_path = resolve_weights(model, weights, download=download, progress=progress)
+        self.model_name = model if weights is None else Path(weights).name
+        state_dict, config = read_state_dict(self.weights_path)
+        net = load_ddcolor(state_dict, self.weights_path, config)
+        del state_dict
+        if weights is None:
+            _check_release(net, model, self.weights_path)
+        if parity and self.device.type == "cuda":
+            # TF32 changes fp32 results by ~1e-3; the official numbers are true fp32.
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        self.model: torch.nn.Module = net.to(self.device)
+        self.batch_size = batch_size or self._auto_batch_size()
+        # DDColor keeps encoder features in forward hooks: one call at a time per instance.
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (f"Colorizer(model={self.model_name!r}, device='{self.device}', input_size={self.input_size}, "
+                f"batch_size={self.batch_size}, precision='{self.precision}', parity={self.parity})")
+
+    # -- frames -------------------------------------------------------------------------
+    def colorize(self, frames: np.ndarray, order: str = "rgb") -> np.ndarray:
+        """Colorize uint8 frames; see the class docstring. ``order='bgr'`` for OpenCV images."""
+        frames = np.asarray(frames)
+        if frames.dtype != np.uint8:
+            raise TypeError(f"frames must be uint8, got {frames.dtype}")
+        color = frames.ndim >= 3 and frames.shape[-1] == 3
+        single = frames.ndim == (3 if color else 2)
+        if frames.ndim not in (2, 3, 4) or (frames.ndim == 4 and not color):
+            raise ValueError(f"frames must be (N, H, W, 3), (N, H, W), (H, W, 3) or (H, W); got {frames.shape}")
+        batch = frames[None] if single else frames
+        out = np.stack([f for f in self.colorize_stream(batch, order=order)]) if len(batch) else \
+            np.zeros(batch.shape[:3] + (3,), np.uint8)
+        return out[0] if single else out
+
+    def colorize_stream(self, frames: Iterable[np.ndarray], order: str = "rgb") -> Iterator[np.ndarray]:
+        """Yield colorized frames for any iterable of frames, batching internally, in order.
+
+        Frames may differ in size; memory holds one batch at a time.
+        """
+        pending: list[np.ndarray] = []
+        for frame in frames:
+            pending.append(frame)
+            if len(pending) >= self.batch_size:
+                yield from self.colorize_batch(pending, order)
+                pending = []
+        if pending:
+            yield from self.colorize_batch(pending, order)
+
+    def colorize_batch(self, frames: list[np.ndarray], order: str = "rgb") -> list[np.ndarray]:
+        """Colorize a list of uint8 frames (any sizes) in one pass through the network."""
+        lightness, inputs = [], []
+        for frame in frames:
+            img = lab.to_float(_as_three_channels(frame))
+            lightness.append(lab.lightness(img, order))
+            inputs.append(lab.model_input(img, self.input_size, order))
+        ab = self.predict_ab(np.stack(inputs))
+        return [lab.compose(L, lab.upsample_ab(ab[i:i + 1], *L.shape, self.upsample)[0], order)
+                for i, L in enumerate(lightness)]
+
+    # -- the network --------------------------------------------------------------------
+    def predict_ab(self, x: np.ndarray) -> torch.Tensor:
+        """(B, 3, S, S) float32 in [0, 1] -> (B, 2, S, S) Lab ab on the device, in sub-batches.
+
+        An out-of-memory error halves the batch size and retries the same frames, so no frame
+        is ever dropped or left gray.
+        """
+        results = []
+        start = 0
+        with self._lock:
+            while start < len(x):
+                n = min(self.batch_size, len(x) - start)
+                try:
+                    results.append(self._forward(x[start:start + n]))
+                    start += n
+                except torch.OutOfMemoryError:
+                    if self.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    if n == 1:
+                        raise VidcolorError(
+                            f"out of memory on {self.device} even with one frame at input size "
+                            f"{self.input_size}: try a smaller --input-size or --device cpu") from None
+                    self.batch_size = max(1, n // 2)
+        return torch.cat(results)
+
+    @torch.inference_mode()
+    def _forward(self, x: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(x))
+        if self.device.type == "cuda":
+            t = t.pin_memory()
+        t = t.to(self.device, non_blocking=True)
+        if self.precision == "bf16":
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
+                return self.model(t).float()
+        return self.model(t)
+
+    def _auto_batch_size(self) -> int:
+        if self.device.type != "cuda":
+            return CPU_BATCH
+        free, _ = torch.cuda.mem_get_info(self.device)
+        per_image = _GPU_BYTES_PER_IMAGE_512[self.precision] * (self.input_size / 512) ** 2
+        return int(max(1, min(64, 0.7 * free // per_image)))
+
+
+def _as_three_channels(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    raise ValueError(f"a frame must be (H, W, 3) or (H, W); got {frame.shape}")
+
+
+def _check_release(net: torch.nn.Module, model: str, path: Path) -> None:
+    """A file found under a release name must be that release (not, say, a renamed tiny model)."""
+    known = known_model(model)
+    encoder = net.hyperparameters.get("encoder_name")
+    count = parameter_count(net)
+    if encoder != known.encoder or count != known.params:
+        raise CheckpointError(
+            f"{path}: expected the '{model}' release ({known.encoder}, {known.params:,} parameters), "
+            f"found {encoder} with {count:,}"
+        )

@@ -1,0 +1,180 @@
+"""Colorize a video, a still, or a folder of stills: the one implementation behind the CLI and API."""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import VidcolorError
+from .media.atomic import atomic_output, check_output_path
+from .media.decode import decode_frames, expected_frames
+from .media.encode import EncodeSettings, VideoWriter
+from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
+from .media.probe import open_input, video_stream
+from .media.timeline import make_span, parse_time
+from .models import DEFAULT_MODEL, Colorizer
+from .stages import BackgroundSink, prefetch
+
+MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity")
+
+
+@dataclass
+class Summary:
+    """What a run did; returned by the API and printed by the CLI."""
+
+    output: str
+    frames: int
+    seconds: float
+    model: str
+    device: str
+    streams_copied: list[str] = field(default_factory=list)
+    streams_dropped: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, **options) -> Colorizer:
+    """The caller's Colorizer, or one built from the CLI-style model options."""
+    if colorizer is not None:
+        return colorizer
+    kwargs = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
+    kwargs.setdefault("model", DEFAULT_MODEL)
+    return Colorizer(progress=not quiet, **kwargs)
+
+
+def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str = "libx264",
+                   crf: int | None = 18, pix_fmt: str = "yuv420p", preset: str | None = None,
+                   start=None, duration=None, overwrite: bool = False, quiet: bool = False,
+                   **model_options) -> Summary:
+    """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched."""
+    src, dst = Path(src), Path(dst)
+    _check_options(model_options)
+    check_output_path(src, dst, overwrite)
+    start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
+    if duration_s == 0:
+        raise VidcolorError("--duration must be more than 0")
+    settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset)
+    t0 = time.perf_counter()
+    with open_input(src) as container:
+        stream = video_stream(container, src)
+        settings.check(stream.codec_context.width, stream.codec_context.height)
+        span = make_span(container, start_s, duration_s)
+        net = make_colorizer(colorizer, quiet=quiet, **model_options)
+        total = None if not span.whole else expected_frames(stream, container)
+        with atomic_output(dst) as tmp:
+            writer = VideoWriter(tmp, src, container, stream, settings, span)
+            try:
+                count = _run(net, container, stream, span, src, writer, total, quiet)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            if count == 0:
+                raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
+            if span.whole and stream.frames and count < stream.frames:
+                raise VidcolorError(f"{src}: truncated or damaged: decoded {count} of the {stream.frames} frames it announces")
+    for note in writer.dropped:
+        warnings.warn(f"{src}: stream {note}; it is not in {dst}", stacklevel=2)
+    return Summary(str(dst), count, time.perf_counter() - t0, net.model_name, str(net.device),
+                   writer.copied, writer.dropped)
+
+
+def _run(net: Colorizer, container, stream, span, src, writer: VideoWriter, total, quiet) -> int:
+    """Decode (thread) -> colorize in batches (this thread) -> encode and mux (thread)."""
+    depth = 2 * net.batch_size
+    frames = prefetch(decode_frames(container, stream, span, src), maxsize=depth, name="decode")
+    sink = BackgroundSink(lambda item: writer.write(*item), maxsize=depth, name="encode")
+    count = 0
+    with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=src.name) as bar:
+        try:
+            for batch in _batches(frames, net.batch_size):
+                colored = net.colorize_batch([f.rgb for f in batch])
+                for f, rgb in zip(batch, colored):
+                    sink.put((rgb, f.pts, f.look))
+                count += len(batch)
+                bar.update(len(batch))
+            sink.close()
+        except BaseException:
+            sink.abort()
+            frames.close()
+            raise
+    return count
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,
+                   quiet: bool = False, **model_options) -> Summary:
+    """Colorize one still image; an alpha channel is kept where the output format holds one."""
+    return _colorize_stills([(Path(src), Path(dst))], colorizer, overwrite, quiet, model_options)
+
+
+def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,
+                    quiet: bool = False, **model_options) -> Summary:
+    """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names."""
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir():
+        raise VidcolorError(f"{src}: no such folder")
+    images = sorted(p for p in src.iterdir() if p.is_file() and is_image_path(p))
+    if not images:
+        raise VidcolorError(f"{src}: no images in this folder (looked for {', '.join(sorted(IMAGE_EXTENSIONS)[:6])}, ...)")
+    if dst.exists() and not dst.is_dir():
+        raise VidcolorError(f"{dst}: exists and is not a folder")
+    dst.mkdir(parents=True, exist_ok=True)
+    return _colorize_stills([(p, dst / p.name) for p in images], colorizer, overwrite, quiet, model_options)
+
+
+def _colorize_stills(pairs, colorizer, overwrite, quiet, model_options) -> Summary:
+    _check_options(model_options)
+    for src, dst in pairs:
+        check_output_path(src, dst, overwrite)
+        if not src.is_file():
+            raise VidcolorError(f"{src}: no such file")
+    t0 = time.perf_counter()
+    net = make_colorizer(colorizer, quiet=quiet, **model_options)
+    alphas = {}
+
+    def frames():
+        for src, _ in pairs:
+            bgr, alphas[src] = read_image(src)
+            yield bgr
+
+    # BGR all the way, as cv2.imread gives it: the official pipeline, bit for bit.
+    results = net.colorize_stream(frames(), order="bgr")
+    for (src, dst), bgr in tqdm(zip(pairs, results), total=len(pairs), unit="image", disable=quiet or len(pairs) == 1):
+        if not write_image(dst, bgr, alphas.pop(src)):
+            warnings.warn(f"{dst}: this format has no alpha channel; the transparency of {src} was dropped", stacklevel=2)
+    return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
+                   time.perf_counter() - t0, net.model_name, str(net.device))
+
+
+def colorize_path(src, dst, **options) -> Summary:
+    """Dispatch on what ``src`` is: a folder of stills, a still image, or a video."""
+    src = Path(src)
+    if src.is_dir():
+        return colorize_folder(src, dst, **options)
+    if is_image_path(src):
+        for key in ("codec", "crf", "pix_fmt", "preset", "start", "duration"):
+            options.pop(key, None)
+        return colorize_image(src, dst, **options)
+    return colorize_video(src, dst, **options)
+
+
+def _check_options(options: dict) -> None:
+    unknown = set(options) - set(MODEL_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")

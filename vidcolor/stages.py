@@ -1,0 +1,112 @@
+"""Run pipeline stages on threads joined by bounded queues (memory stays bounded).
+
+Decoding, encoding, NumPy, OpenCV and torch all release the GIL, so threads overlap them.
+An error in any stage stops the others and is raised in the caller.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+
+_END = object()
+_POLL = 0.1
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def prefetch(items: Iterable, maxsize: int, name: str = "prefetch") -> Iterator:
+    """Iterate ``items`` on a background thread, at most ``maxsize`` ahead of the consumer."""
+    q: queue.Queue = queue.Queue(maxsize)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def work():
+        it = iter(items)
+        try:
+            for item in it:
+                if not put(item):
+                    break
+            else:
+                put(_END)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put(_Failure(e))
+        finally:
+            close = getattr(it, "close", None)
+            if close:
+                close()
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class BackgroundSink:
+    """Feed items to ``consume`` on a background thread through a bounded queue."""
+
+    def __init__(self, consume: Callable[[object], None], maxsize: int, name: str = "sink"):
+        self._consume = consume
+        self._q: queue.Queue = queue.Queue(maxsize)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    def put(self, item) -> None:
+        while True:
+            self._raise_error()
+            try:
+                self._q.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                pass
+
+    def close(self) -> None:
+        """Wait until everything is consumed; raise the consumer's error, if any."""
+        self.put(_END)
+        self._thread.join()
+        self._raise_error()
+
+    def abort(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            self._stop.set()
+            raise self._error
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._q.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            try:
+                self._consume(item)
+            except BaseException as e:
+                self._error = e
+                return
