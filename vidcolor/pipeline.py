@@ -64,11 +64,11 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str =
         stream = video_stream(container, src)
         settings.check(stream.codec_context.width, stream.codec_context.height)
         span = make_span(container, start_s, duration_s)
-        net = make_colorizer(colorizer, quiet=quiet, **model_options)
         total = None if not span.whole else expected_frames(stream, container)
         with atomic_output(dst) as tmp:
-            writer = VideoWriter(tmp, src, container, stream, settings, span)
+            writer = VideoWriter(tmp, dst, src, container, stream, settings, span)
             try:
+                net = make_colorizer(colorizer, quiet=quiet, **model_options)
                 count = _run(net, container, stream, span, src, writer, total, quiet)
                 writer.close()
             except BaseException:

@@ -65,15 +65,15 @@ class VideoWriter:
     The header is written on the first frame, when rotation and color tags are known.
     """
 
-    def __init__(self, path: Path, src: Path, source: av.container.InputContainer,
+    def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
                  stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span):
-        self.path, self.src, self.source, self.template = path, src, source, stream
+        self.path, self.src, self.source, self.template = dst, src, source, stream
         self.settings, self.span = settings, span
         self.time_base: Fraction = stream.time_base
         try:
-            self.out = av.open(str(path), "w")
+            self.out = av.open(str(tmp), "w")  # the muxer follows the extension, which tmp shares
         except (av.error.FFmpegError, ValueError) as e:
-            raise VidcolorError(f"{path}: cannot write this kind of file ({_why(e)})") from None
+            raise VidcolorError(f"{dst}: cannot write this kind of file ({_why(e)})") from None
         self.copier = PacketCopier(src, self.out, span)
         self.stream = None
         self.frames = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -40,10 +41,11 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         else:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"{path}: refused to load: the file holds Python objects other than tensors "
-            f"({str(e).splitlines()[0][:120]})"
-        ) from None
+        forbidden = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if forbidden:
+            raise CheckpointError(f"{path}: refused to load: the file holds Python objects, not only "
+                                  f"tensors ({forbidden[1]}); only plain weights are accepted") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint (damaged or not a PyTorch file)") from None
     except Exception as e:  # torch and safetensors raise many types for damaged files
         raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(e)})") from None
     return _unwrap(raw, path), config
