@@ -18,6 +18,7 @@ from .media.timeline import make_span, parse_time
 from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, prefetch
 
+VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity")
 
 
@@ -165,13 +166,10 @@ def _colorize_stills(pairs, colorizer, overwrite, quiet, model_options) -> Summa
 def colorize_path(src, dst, **options) -> Summary:
     """Dispatch on what ``src`` is: a folder of stills, a still image, or a video."""
     src = Path(src)
-    if src.is_dir():
-        return colorize_folder(src, dst, **options)
-    if is_image_path(src):
-        for key in ("codec", "crf", "pix_fmt", "preset", "start", "duration"):
-            options.pop(key, None)
-        return colorize_image(src, dst, **options)
-    return colorize_video(src, dst, **options)
+    if not (src.is_dir() or is_image_path(src)):
+        return colorize_video(src, dst, **options)
+    stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
+    return (colorize_folder if src.is_dir() else colorize_image)(src, dst, **stills_options)
 
 
 def _check_options(options: dict) -> None:
