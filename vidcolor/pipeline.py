@@ -19,6 +19,7 @@ from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, prefetch
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
+EDIT_LIST_SLACK = 2
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity")
 
 
@@ -77,7 +78,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str =
                 raise
             if count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
-            if span.whole and stream.frames and count < stream.frames:
+            # Edit lists may legitimately hide a couple of the announced frames; more is damage.
+            if span.whole and stream.frames and count < stream.frames - EDIT_LIST_SLACK:
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {count} of the {stream.frames} frames it announces")
     for note in writer.dropped:
         warnings.warn(f"{src}: stream {note}; it is not in {dst}", stacklevel=2)

@@ -35,7 +35,8 @@ def atomic_output(dst: str | Path):
 def check_output_path(src: str | Path, dst: str | Path, overwrite: bool) -> None:
     """Refuse, before any work, outputs that would overwrite the input or an existing file."""
     src, dst = Path(src), Path(dst)
-    if dst.exists() and src.exists() and os.path.samefile(src, dst) or src.resolve() == dst.resolve():
+    same = src.resolve() == dst.resolve() or (dst.exists() and src.exists() and os.path.samefile(src, dst))
+    if same:
         raise VidcolorError(f"{dst}: the output is the input file; choose another output path")
     if dst.is_dir():
         raise VidcolorError(f"{dst}: is a folder; give an output file name")

@@ -12,7 +12,7 @@ from .. import lab
 from ..errors import CheckpointError, VidcolorError
 from .checkpoint import load_ddcolor, parameter_count, read_state_dict
 from .registry import DEFAULT_MODEL, known_model
-from .weights import download_weights, find_weights
+from .weights import cache_dir, download_weights, find_weights, unavailable_error
 
 PRECISIONS = ("fp32", "bf16")
 CPU_BATCH = 4
@@ -53,9 +53,7 @@ def resolve_weights(model: str, weights: str | Path | None, download: bool = Tru
     if found is not None:
         return found
     if not download:
-        from .weights import _unavailable, cache_dir
-
-        raise _unavailable(known, cache_dir(), "downloads are turned off")
+        raise unavailable_error(known, cache_dir(), "downloads are turned off")
     return download_weights(known, progress=progress)
 
 

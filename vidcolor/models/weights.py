@@ -50,7 +50,7 @@ def download_weights(model: KnownModel, dest: Path | None = None, progress: bool
         (enable_progress_bars if progress else disable_progress_bars)()
         path = Path(hf_hub_download(model.repo, model.filename, local_dir=dest))
     except Exception as e:
-        raise _unavailable(model, dest, str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__) from None
+        raise unavailable_error(model, dest, str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__) from None
     _verify(path, expected_sha256=_lfs_sha256(meta.etag), expected_size=meta.size)
     return path
 
@@ -84,7 +84,7 @@ def _lfs_sha256(etag: str | None) -> str | None:
 def _fail_fast_if_offline(model: KnownModel, dest: Path) -> None:
     """huggingface_hub retries a dead network for ~25 s; a user waiting on a film wants to know now."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise _unavailable(model, dest, "HF_HUB_OFFLINE is set")
+        raise unavailable_error(model, dest, "HF_HUB_OFFLINE is set")
     if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
         return  # the proxy may reach what we cannot; let the real request decide
     endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
@@ -92,10 +92,10 @@ def _fail_fast_if_offline(model: KnownModel, dest: Path) -> None:
         with socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=5):
             pass
     except OSError as e:
-        raise _unavailable(model, dest, f"cannot reach {endpoint.hostname}: {e.strerror or e}") from None
+        raise unavailable_error(model, dest, f"cannot reach {endpoint.hostname}: {e.strerror or e}") from None
 
 
-def _unavailable(model: KnownModel, dest: Path, reason: str) -> WeightsUnavailableError:
+def unavailable_error(model: KnownModel, dest: Path, reason: str) -> WeightsUnavailableError:
     return WeightsUnavailableError(
         f"weights for model '{model.name}' are not on this machine and could not be downloaded "
         f"({reason}): fetch {model.url} and put {model.filename} in {PROJECT_WEIGHTS}/ "
