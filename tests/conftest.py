@@ -1,4 +1,3 @@
-import shutil
 from pathlib import Path
 
 import pytest
@@ -67,8 +66,3 @@ def cli(tiny_weights):
         result = CliRunner().invoke(main, [str(a) for a in args] + extra, catch_exceptions=False)
         return result.exit_code, result.output
     return run
-
-
-def copy_to(src: Path, dst: Path) -> Path:
-    shutil.copyfile(src, dst)
-    return dst

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

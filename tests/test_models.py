@@ -33,7 +33,9 @@ def test_unused_classifier_head_is_dropped(tiny_state_dict, tmp_path):
     sd = dict(tiny_state_dict)
     sd["encoder.arch.head_cls.weight"] = torch.zeros(1000, 768)
     sd["encoder.arch.head_cls.bias"] = torch.zeros(1000)
-    load_ddcolor(sd, "with_head.pth")
+    model = load_ddcolor(sd, "with_head.pth")
+    assert not any("head_cls" in k for k in model.state_dict())
+    assert all(torch.equal(v, tiny_state_dict[k]) for k, v in model.state_dict().items())
 
 
 def test_loading_is_strict(tiny_state_dict):

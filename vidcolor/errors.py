@@ -15,3 +15,9 @@ class WeightsUnavailableError(VidcolorError):
 
 class CheckpointError(VidcolorError):
     """A weights file that cannot be read, or is not the expected DDColor network."""
+
+
+def first_line(e: BaseException, limit: int = 200) -> str:
+    """A one-line reason from any exception (OSError and FFmpegError carry a clean strerror)."""
+    text = (getattr(e, "strerror", None) or str(e)).strip()
+    return (text.splitlines()[0] if text else type(e).__name__)[:limit]

@@ -16,7 +16,7 @@ from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_ima
 from .media.probe import open_input, video_stream
 from .media.timeline import make_span, parse_time
 from .models import DEFAULT_MODEL, Colorizer
-from .stages import BackgroundSink, prefetch
+from .stages import BackgroundSink, batched, prefetch
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
 EDIT_LIST_SLACK = 2
@@ -95,7 +95,7 @@ def _run(net: Colorizer, container, stream, span, src, writer: VideoWriter, tota
     count = 0
     with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=src.name) as bar:
         try:
-            for batch in _batches(frames, net.batch_size):
+            for batch in batched(frames, net.batch_size):
                 colored = net.colorize_batch([f.rgb for f in batch])
                 for f, rgb in zip(batch, colored):
                     sink.put((rgb, f.pts, f.look))
@@ -107,17 +107,6 @@ def _run(net: Colorizer, container, stream, span, src, writer: VideoWriter, tota
             frames.close()
             raise
     return count
-
-
-def _batches(items, size):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,

@@ -13,6 +13,18 @@ _END = object()
 _POLL = 0.1
 
 
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of ``size`` consecutive items (the last may be shorter)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class _Failure:
     def __init__(self, exc: BaseException):
         self.exc = exc

@@ -9,8 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VidcolorError
-from .probe import describe_av_error
+from ..errors import VidcolorError, first_line
 from .timeline import Span
 
 
@@ -51,7 +50,7 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
                 yield DecodedFrame(to_rgb(frame), pts, look_of(frame))
     except av.error.FFmpegError as e:
         where = f" after {float(pts * tb):.3f}s" if pts is not None else ""
-        raise VidcolorError(f"{path}: corrupt video data{where} ({describe_av_error(e)})") from None
+        raise VidcolorError(f"{path}: corrupt video data{where} ({first_line(e)})") from None
 
 
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:

@@ -8,9 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, first_line
 from .decode import FrameLook
-from .probe import describe_av_error
 from .remux import PacketCopier
 from .timeline import Span
 
@@ -73,7 +72,7 @@ class VideoWriter:
         try:
             self.out = av.open(str(tmp), "w")  # the muxer follows the extension, which tmp shares
         except (av.error.FFmpegError, ValueError) as e:
-            raise VidcolorError(f"{dst}: cannot write this kind of file ({_why(e)})") from None
+            raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
         self.copier = PacketCopier(src, self.out, span)
         self.stream = None
         self.frames = 0
@@ -106,7 +105,7 @@ class VideoWriter:
         try:
             self.out.close()
         except av.error.FFmpegError as e:
-            raise VidcolorError(f"{self.path}: could not finish the file ({_why(e)})") from None
+            raise VidcolorError(f"{self.path}: could not finish the file ({first_line(e)})") from None
 
     def abort(self) -> None:
         self.copier.close()
@@ -141,14 +140,10 @@ class VideoWriter:
         try:
             self.out.start_encoding()
         except (av.error.FFmpegError, ValueError) as e:
-            raise VidcolorError(f"{self.path}: cannot start writing ({_why(e)})") from None
+            raise VidcolorError(f"{self.path}: cannot start writing ({first_line(e)})") from None
 
     def _mux(self, packets) -> None:
         try:
             self.out.mux(packets)
         except av.error.FFmpegError as e:
-            raise VidcolorError(f"{self.path}: writing failed ({_why(e)})") from None
-
-
-def _why(e: Exception) -> str:
-    return describe_av_error(e) if isinstance(e, av.error.FFmpegError) else str(e)
+            raise VidcolorError(f"{self.path}: writing failed ({first_line(e)})") from None

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, first_line
 from .atomic import atomic_output
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2",
@@ -27,6 +27,9 @@ def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     alpha = None
     if bgr is not None:
+        if path.suffix.lower() not in _ALPHA_EXTENSIONS:
+            return bgr, None
+        # IMREAD_COLOR (as the official code reads) drops alpha; only formats with alpha pay a second decode.
         full = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if full is not None and full.ndim == 3 and full.shape[2] == 4 and full.shape[:2] == bgr.shape[:2]:
             alpha = _to_uint8(full[:, :, 3])
@@ -41,7 +44,7 @@ def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
                 return cv2.cvtColor(rgba[:, :, :3], cv2.COLOR_RGB2BGR), rgba[:, :, 3].copy()
             return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR), None
     except Exception as e:
-        raise VidcolorError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise VidcolorError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
 def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = None) -> bool:

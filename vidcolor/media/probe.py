@@ -5,7 +5,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, first_line
 
 
 def open_input(path: str | Path) -> av.container.InputContainer:
@@ -19,7 +19,7 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), metadata_errors="replace")
     except av.error.FFmpegError as e:
-        raise VidcolorError(f"{path}: not a readable video file ({describe_av_error(e)})") from None
+        raise VidcolorError(f"{path}: not a readable video file ({first_line(e)})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise VidcolorError(f"{path}: cannot open ({e})") from None
 
@@ -32,6 +32,3 @@ def video_stream(container: av.container.InputContainer, path: str | Path) -> av
     kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
     raise VidcolorError(f"{path}: no video stream (streams found: {kinds})")
 
-
-def describe_av_error(e: av.error.FFmpegError) -> str:
-    return (e.strerror or str(e)).strip() or type(e).__name__

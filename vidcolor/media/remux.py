@@ -57,8 +57,7 @@ class PacketCopier:
         if self._packets is None:
             return
         while True:
-            packet = self._held or next(self._packets, None)
-            self._held = None
+            packet, self._held = (self._held if self._held is not None else next(self._packets, None)), None
             if packet is None:
                 self._packets = None
                 return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 # An unused classifier head that the released files may carry; the only keys we drop.
 DROPPABLE_KEYS = ("encoder.arch.head_cls.weight", "encoder.arch.head_cls.bias")
@@ -47,7 +47,7 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
                                   f"tensors ({forbidden[1]}); only plain weights are accepted") from None
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged or not a PyTorch file)") from None
     except Exception as e:  # torch and safetensors raise many types for damaged files
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(e)})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first_line(e)})") from None
     return _unwrap(raw, path), config
 
 
@@ -66,7 +66,7 @@ def load_ddcolor(state_dict: dict[str, torch.Tensor], source: str | Path, config
             warnings.simplefilter("ignore")
             descriptor = arch.load(sd)
     except (RuntimeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{source}: DDColor weights do not fit the network ({_first_line(e)})") from None
+        raise CheckpointError(f"{source}: DDColor weights do not fit the network ({first_line(e)})") from None
     model = descriptor.model
     if model.num_output_channels != 2:
         raise CheckpointError(
@@ -85,7 +85,7 @@ def _mixin_parts(folder: Path) -> tuple[dict, Path]:
     try:
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"{config_file}: unreadable config ({_first_line(e)})") from None
+        raise CheckpointError(f"{config_file}: unreadable config ({first_line(e)})") from None
     for name in _MIXIN_FILES:
         if (folder / name).exists():
             return config, folder / name
@@ -122,7 +122,3 @@ def _check_config(config: dict, hyper: dict, source) -> None:
                 f"{source}: config.json says {key}={config[key]!r} but the weights are {key}={hyper[key]!r}"
             )
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else type(e).__name__)[:200]

@@ -10,6 +10,7 @@ import torch
 
 from .. import lab
 from ..errors import CheckpointError, VidcolorError
+from ..stages import batched
 from .checkpoint import load_ddcolor, parameter_count, read_state_dict
 from .registry import DEFAULT_MODEL, known_model
 from .weights import cache_dir, download_weights, find_weights, unavailable_error
@@ -111,24 +112,20 @@ class Colorizer:
         single = frames.ndim == (3 if color else 2)
         if frames.ndim not in (2, 3, 4) or (frames.ndim == 4 and not color):
             raise ValueError(f"frames must be (N, H, W, 3), (N, H, W), (H, W, 3) or (H, W); got {frames.shape}")
-        batch = frames[None] if single else frames
-        out = np.stack([f for f in self.colorize_stream(batch, order=order)]) if len(batch) else \
-            np.zeros(batch.shape[:3] + (3,), np.uint8)
-        return out[0] if single else out
+        if single:
+            return self.colorize_batch([frames], order)[0]
+        out = np.empty(frames.shape[:3] + (3,), np.uint8)
+        for i, rgb in enumerate(self.colorize_stream(frames, order=order)):
+            out[i] = rgb
+        return out
 
     def colorize_stream(self, frames: Iterable[np.ndarray], order: str = "rgb") -> Iterator[np.ndarray]:
         """Yield colorized frames for any iterable of frames, batching internally, in order.
 
         Frames may differ in size; memory holds one batch at a time.
         """
-        pending: list[np.ndarray] = []
-        for frame in frames:
-            pending.append(frame)
-            if len(pending) >= self.batch_size:
-                yield from self.colorize_batch(pending, order)
-                pending = []
-        if pending:
-            yield from self.colorize_batch(pending, order)
+        for batch in batched(frames, self.batch_size):
+            yield from self.colorize_batch(batch, order)
 
     def colorize_batch(self, frames: list[np.ndarray], order: str = "rgb") -> list[np.ndarray]:
         """Colorize a list of uint8 frames (any sizes) in one pass through the network."""

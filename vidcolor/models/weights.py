@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..errors import WeightsUnavailableError
+from ..errors import WeightsUnavailableError, first_line
 from .registry import KnownModel
 
 PROJECT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
@@ -50,7 +50,7 @@ def download_weights(model: KnownModel, dest: Path | None = None, progress: bool
         (enable_progress_bars if progress else disable_progress_bars)()
         path = Path(hf_hub_download(model.repo, model.filename, local_dir=dest))
     except Exception as e:
-        raise unavailable_error(model, dest, str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__) from None
+        raise unavailable_error(model, dest, first_line(e, 160)) from None
     _verify(path, expected_sha256=_lfs_sha256(meta.etag), expected_size=meta.size)
     return path
 
