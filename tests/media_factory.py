@@ -5,6 +5,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 
@@ -86,3 +87,37 @@ def packets(path: Path, kind: str = "audio") -> list[list[tuple[bytes, Fraction,
             if p.size:
                 out[p.stream.index].append((bytes(p), p.pts * p.time_base, p.dts * p.time_base))
         return [out[s.index] for s in streams]
+
+
+def color_texture(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A colored picture with structure at every scale: smooth color fields and fine texture."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for scale in (4, 16, 64):
+        small = rng.uniform(0, 255, (max(2, height // scale), max(2, width // scale), 3)).astype(np.float32)
+        layers.append(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC))
+    img = 0.5 * layers[0] + 0.3 * layers[1] + 0.2 * layers[2]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def translate(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``img`` moved by (dx, dy) pixels (sub-pixel, bilinear; borders replicated)."""
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def write_frames(path: Path, frames, fps: int = 24, codec: str = "libx264rgb", pix_fmt: str = "rgb24",
+                 options: dict | None = None) -> Path:
+    """Write uint8 RGB frames as they are (lossless by default)."""
+    frames = list(frames)
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=fps, options=options if options is not None else {"crf": "0"})
+        v.height, v.width = frames[0].shape[:2]
+        v.pix_fmt = pix_fmt
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    return path

@@ -151,7 +151,7 @@ def test_interrupted_run_leaves_no_output(cli, film, tmp_path, monkeypatch):
     from vidcolor.models import colorizer
 
     calls = []
-    real = colorizer.Colorizer.colorize_batch
+    real = colorizer.Colorizer.predict
 
     def interrupt_on_second_batch(self, frames, order="rgb"):
         calls.append(len(frames))
@@ -159,7 +159,7 @@ def test_interrupted_run_leaves_no_output(cli, film, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, frames, order)
 
-    monkeypatch.setattr(colorizer.Colorizer, "colorize_batch", interrupt_on_second_batch)
+    monkeypatch.setattr(colorizer.Colorizer, "predict", interrupt_on_second_batch)
     code, out = cli(film, "-o", tmp_path / "out.mp4")
     assert_clean_failure(code, out, "interrupted", folder=tmp_path, exit_code=130)
     assert list(tmp_path.iterdir()) == []

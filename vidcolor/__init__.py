@@ -6,15 +6,18 @@ Public API::
     c = Colorizer(model="modelscope")          # or weights="path/to/ddcolor.pth"
     rgb = c.colorize(gray_frames)              # (N, H, W) or (N, H, W, 3) uint8 -> (N, H, W, 3)
     for rgb in c.colorize_stream(frames): ...  # any iterable of frames, e.g. an editor's decoder
-    colorize_video("film.mp4", "film_color.mp4", model="paper-tiny")
+    colorize_video("film.mp4", "film_color.mp4", model="paper-tiny")   # smoothed over time
+    ab = smooth_chroma(L, ab)                  # (N, H, W) L and (N, H, W, 2) ab, Lab float32
 """
 from .errors import CheckpointError, VidcolorError, WeightsUnavailableError
 from .models import MODELS, Colorizer
 from .pipeline import Summary, colorize_folder, colorize_image, colorize_path, colorize_video
+from .temporal import ChromaSmoother, smooth_chroma
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "Colorizer", "MODELS", "Summary", "VidcolorError", "WeightsUnavailableError",
-    "colorize_folder", "colorize_image", "colorize_path", "colorize_video",
+    "ChromaSmoother", "CheckpointError", "Colorizer", "MODELS", "Summary", "VidcolorError",
+    "WeightsUnavailableError", "colorize_folder", "colorize_image", "colorize_path", "colorize_video",
+    "smooth_chroma",
 ]

@@ -37,11 +37,12 @@ def model_input(img: np.ndarray, size: int, order: str = "rgb") -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB).transpose(2, 0, 1)
 
 
-def upsample_ab(ab: torch.Tensor, height: int, width: int, mode: str) -> np.ndarray:
-    """(B, 2, S, S) ab on any device -> (B, H, W, 2) float32 numpy at frame size."""
+def upsample_ab(ab: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
+    """(S, S, 2) ab on the model's grid -> (H, W, 2) float32 at frame size, with torch's interpolation."""
     kwargs = {} if mode == "nearest" else {"align_corners": False}
-    up = F.interpolate(ab.float(), size=(height, width), mode=mode, **kwargs)
-    return up.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    grid = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).permute(2, 0, 1)[None]
+    up = F.interpolate(grid, size=(height, width), mode=mode, **kwargs)
+    return up[0].permute(1, 2, 0).contiguous().numpy()
 
 
 def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:

@@ -129,14 +129,26 @@ class Colorizer:
 
     def colorize_batch(self, frames: list[np.ndarray], order: str = "rgb") -> list[np.ndarray]:
         """Colorize a list of uint8 frames (any sizes) in one pass through the network."""
+        lightness, ab = self.predict(frames, order)
+        return [self.finish(L, a, order) for L, a in zip(lightness, ab)]
+
+    def predict(self, frames: list[np.ndarray], order: str = "rgb") -> tuple[list[np.ndarray], np.ndarray]:
+        """The two halves of ``colorize_batch``, for work in between (such as smoothing over time).
+
+        Returns each frame's full-resolution Lab lightness (H, W) in [0, 100] and the network's
+        ab on its own S x S grid, (B, S, S, 2) float32; ``finish`` makes the frames from them.
+        """
         lightness, inputs = [], []
         for frame in frames:
             img = lab.to_float(_as_three_channels(frame))
             lightness.append(lab.lightness(img, order))
             inputs.append(lab.model_input(img, self.input_size, order))
         ab = self.predict_ab(np.stack(inputs))
-        return [lab.compose(L, lab.upsample_ab(ab[i:i + 1], *L.shape, self.upsample)[0], order)
-                for i, L in enumerate(lightness)]
+        return lightness, ab.permute(0, 2, 3, 1).float().cpu().numpy()
+
+    def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
+        """Full-resolution lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 frame."""
+        return lab.compose(L, lab.upsample_ab(ab, *L.shape, self.upsample), order)
 
     # -- the network --------------------------------------------------------------------
     def predict_ab(self, x: np.ndarray) -> torch.Tensor:

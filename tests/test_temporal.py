@@ -1,0 +1,178 @@
+"""Flow, scene cuts and chroma smoothing on real media: PyAV clips with known motion, and a color
+sample turned gray and colorized by a known "flickering colorizer"."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from media_factory import color_texture, decoded_rgb, translate, write_frames
+from vidcolor import VidcolorError, lab, smooth_chroma
+from vidcolor.metrics import Report
+from vidcolor.metrics.flicker import flicker, true_lab
+from vidcolor.temporal import ChromaSmoother, MotionTracker
+
+ROOT = Path(__file__).resolve().parents[1]
+WATER = ROOT / "samples" / "stream_of_water.mp4"
+MOTION = (1.5, -0.75)  # pixels per frame
+
+
+def lab_of(frames):
+    pairs = [true_lab(f) for f in frames]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+@pytest.fixture(scope="module")
+def panning(tmp_path_factory):
+    """A colored texture panning at a known speed, through a real encoder and decoder."""
+    base = color_texture(240, 160, seed=3)
+    frames = [translate(base, MOTION[0] * i, MOTION[1] * i) for i in range(16)]
+    path = write_frames(tmp_path_factory.mktemp("pan") / "pan.mp4", frames, codec="libx264",
+                        pix_fmt="yuv444p", options={"crf": "12"})
+    return decoded_rgb(path)
+
+
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory):
+    """Two different pans, joined by a hard cut at frame 12."""
+    a, b = color_texture(240, 160, seed=4), color_texture(240, 160, seed=5)
+    frames = [translate(a, i, 0) for i in range(12)] + [translate(b, 0, 0.5 * i) for i in range(12)]
+    return decoded_rgb(write_frames(tmp_path_factory.mktemp("cut") / "cut.mp4", frames))
+
+
+@pytest.fixture(scope="module")
+def water():
+    frames = decoded_rgb(WATER)[:36]
+    return [cv2.resize(f, (240, 180), interpolation=cv2.INTER_AREA) for f in frames]
+
+
+def test_flow_follows_known_motion_and_is_trusted(panning):
+    tracker = MotionTracker()
+    steps = [tracker.push(true_lab(f)[0]) for f in panning]
+    assert not any(s.cut for s in steps)
+    for s in steps[1:]:
+        # Backward-warping convention: frame t's content is found at x + fw in frame t+1.
+        inner = s.pair.fw[20:-20, 20:-20]
+        assert np.allclose(np.median(inner.reshape(-1, 2), axis=0), MOTION, atol=0.1)
+        assert np.allclose(np.median(s.pair.bw[20:-20, 20:-20].reshape(-1, 2), axis=0), [-m for m in MOTION], atol=0.1)
+        assert s.trust > 0.85
+
+
+def test_brightness_flicker_of_old_film_is_not_a_mismatch(panning):
+    tracker = MotionTracker()
+    gains = [1.0, 0.85, 1.1, 0.9, 1.15, 0.8, 1.05, 0.95]
+    steps = [tracker.push(np.clip(true_lab(f)[0] * g, 0, 100)) for f, g in zip(panning, gains)]
+    assert not any(s.cut for s in steps)
+    assert min(s.trust for s in steps[1:]) > 0.8
+    assert np.allclose(np.median(steps[3].pair.fw[20:-20, 20:-20].reshape(-1, 2), axis=0), MOTION, atol=0.15)
+
+
+def test_cut_is_found_and_nothing_crosses_it(two_shots):
+    L, ab = lab_of(two_shots)
+    noisy = np.stack([flicker(a, i) for i, a in enumerate(ab)])
+    steps = list(ChromaSmoother(0.5).stream(zip(L, noisy)))
+    assert [i for i, s in enumerate(steps) if s.step.cut] == [12]
+
+    joined = smooth_chroma(L, noisy)
+    alone = np.concatenate([smooth_chroma(L[:12], noisy[:12]), smooth_chroma(L[12:], noisy[12:])])
+    # Equal up to float noise (OpenCV's threads may sum in another order); a leak would be units.
+    assert np.abs(joined - alone).max() < 1e-3
+    # The first frame after the cut keeps its own colors (smoothed only with its own shot) ...
+    assert np.linalg.norm(joined[12] - ab[12], axis=2).mean() < np.linalg.norm(noisy[12] - ab[12], axis=2).mean()
+    # ... and the last one before it was smoothed too, without the next shot.
+    assert not np.array_equal(joined[11], noisy[11])
+
+
+def test_fade_and_dissolve_make_no_cuts(two_shots):
+    a, b = two_shots[:12], two_shots[12:]
+    ramp = [k / 8 for k in range(1, 9)]
+    fade = a[:4] + [(f * (1 - r)).astype(np.uint8) for f, r in zip(a[4:], ramp)] + \
+        [(f * r).astype(np.uint8) for f, r in zip(b[:8], ramp)] + b[8:]
+    dissolve = a[:4] + [cv2.addWeighted(x, 1 - r, y, r, 0) for x, y, r in zip(a[4:], b[:8], ramp)] + b[8:]
+    for frames in (fade, dissolve):
+        tracker = MotionTracker()
+        assert not any(tracker.push(true_lab(f)[0]).cut for f in frames)
+
+
+def test_static_shot_with_grain_does_not_drift():
+    still = color_texture(160, 120, seed=9)
+    L0, ab0 = true_lab(still)
+    rng = np.random.default_rng(0)
+    grainy = [np.clip(L0 + rng.normal(0, 2.0, L0.shape).astype(np.float32), 0, 100) for _ in range(40)]
+    exact = smooth_chroma(np.stack(grainy), np.repeat(ab0[None], 40, axis=0))
+    change = np.abs(exact - ab0).mean(axis=(1, 2, 3))
+    assert change.max() < 0.3  # the exact color comes back (grain only jitters the flow a little)
+    assert change[-10:].mean() <= change[:10].mean() + 0.05  # and nothing accumulates
+
+    noisy = np.stack([flicker(ab0, i) for i in range(40)])
+    smoothed = smooth_chroma(np.stack(grainy), noisy)
+    before = np.linalg.norm(noisy - ab0, axis=3).mean(axis=(1, 2))
+    after = np.linalg.norm(smoothed - ab0, axis=3).mean(axis=(1, 2))
+    assert after.mean() < 0.6 * before.mean()
+    assert after[-10:].mean() < 1.2 * after[10:20].mean()
+
+
+def measure(frames, versions: dict) -> dict:
+    """Report metrics for each named list of ab versions of ``frames``, on one shared flow."""
+    L, _ = lab_of(frames)
+    report = Report(tuple(versions))
+    tracker = MotionTracker()
+    for i, rgb in enumerate(frames):
+        step = tracker.push(L[i])
+        report.add(i / 30, step, reference=rgb, **{k: lab.compose(L[i], v[i]) for k, v in versions.items()})
+    return report.to_dict()["metrics"]
+
+
+@pytest.mark.parametrize("grid", [0, 128])
+def test_smoothing_real_footage_cuts_flicker_without_washing_out(water, grid):
+    """The issue's targets, on a real color clip: E_warp at least halved, ab error down,
+    colorfulness kept (the flicker itself inflates it, so it is also held against the truth)."""
+    L, ab = lab_of(water)
+    noisy = np.stack([flicker(a, i) for i, a in enumerate(ab)])
+    if grid:  # as in the pipeline: smoothed on the model's grid, upsampled after
+        small = np.stack([cv2.resize(a, (grid, grid), interpolation=cv2.INTER_AREA) for a in noisy])
+        up = lambda x: np.stack([lab.upsample_ab(a, *L.shape[1:], "bilinear") for a in x])  # noqa: E731
+        noisy, smoothed = up(small), up(smooth_chroma(L, small))
+    else:
+        smoothed = smooth_chroma(L, noisy)
+    m = measure(water, {"truth": ab, "unsmoothed": noisy, "smoothed": smoothed})
+    raw, out, truth = m["unsmoothed"], m["smoothed"], m["truth"]
+    assert out["e_warp"] <= 0.5 * raw["e_warp"]
+    assert out["cdc"] < raw["cdc"]
+    assert out["ab_error"] < 0.8 * raw["ab_error"]
+    assert out["colorfulness"] >= 0.97 * truth["colorfulness"]
+    assert out["colorfulness"] >= 0.8 * raw["colorfulness"]
+
+
+def test_mild_flicker_keeps_colorfulness_within_five_percent(water):
+    L, ab = lab_of(water)
+    mild = dict(shift=2.0, blotch_amplitude=4.0, regions=3, max_hue_degrees=45.0)
+    noisy = np.stack([flicker(a, i, **mild) for i, a in enumerate(ab)])
+    m = measure(water, {"unsmoothed": noisy, "smoothed": smooth_chroma(L, noisy)})
+    assert m["smoothed"]["colorfulness"] >= 0.95 * m["unsmoothed"]["colorfulness"]
+    assert m["smoothed"]["e_warp"] < m["unsmoothed"]["e_warp"]
+    assert m["smoothed"]["ab_error"] < m["unsmoothed"]["ab_error"]
+
+
+def test_streaming_matches_the_function_and_memory_is_bounded(water):
+    L, ab = lab_of(water[:20])
+    noisy = np.stack([flicker(a, i) for i, a in enumerate(ab)])
+    smoother = ChromaSmoother(0.5)
+    out, held = [], []
+    for i in range(20):  # one frame at a time, as an editor would
+        out += [s.ab for s in smoother.push(L[i], noisy[i], tag=i)]
+        held.append(len(smoother._frames))
+    out += [s.ab for s in smoother.flush()]
+    assert np.abs(np.stack(out) - smooth_chroma(L, noisy)).max() < 1e-3
+    assert max(held) <= 2 * smoother.radius + 1
+
+
+def test_strength_zero_is_the_identity_and_options_are_checked(water):
+    L, ab = lab_of(water[:4])
+    assert np.array_equal(smooth_chroma(L, ab, strength=0), ab)
+    with pytest.raises(VidcolorError, match="between 0"):
+        smooth_chroma(L, ab, strength=1.5)
+    with pytest.raises(ValueError, match="expected L"):
+        smooth_chroma(L, ab[..., :1])
+    with pytest.raises(ValueError, match="expected L"):
+        smooth_chroma(L[:3], ab)

@@ -1,0 +1,100 @@
+"""All the temporal-quality metrics of one or more colorized versions of a video, streaming."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..media.atomic import atomic_output
+from ..temporal.motion import Step
+from .cdc import CDC
+from .colorfulness import colorfulness
+from .warp_error import pair_error, work_rgb
+
+UNTRUSTED = 0.5  # a frame whose predecessor explains less than this share of it is listed
+
+DEFINITIONS = {
+    "e_warp": "Lai et al. 2018 warping error on the input's DIS flow, RGB in [0, 1], 480 px working "
+              "resolution, pairs across scene cuts left out; lower is steadier",
+    "cdc": "TCVC / NTIRE 2023 color distribution consistency: JS divergence of RGB histograms at "
+           "frame distances 1, 2, 4; lower is steadier",
+    "colorfulness": "DDColor's colorfulness (Hasler & Suesstrunk, absolute opponents), mean over frames",
+    "ab_error": "mean Euclidean distance in Lab ab to the reference video's colors",
+}
+
+
+def lab_ab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2Lab)[..., 1:]
+
+
+class VideoMetrics:
+    """``update`` with each colorized frame and its motion ``Step``, in order; then ``result``."""
+
+    def __init__(self):
+        self._cdc = CDC()
+        self._prev: np.ndarray | None = None
+        self._warp = [0.0, 0]
+        self._colorfulness = [0.0, 0]
+        self._ab_error = [0.0, 0]
+
+    def update(self, rgb: np.ndarray, step: Step, reference: np.ndarray | None = None) -> None:
+        small = work_rgb(rgb, step.L.shape)
+        if step.pair is not None and self._prev is not None:
+            e = pair_error(self._prev, small, step.pair)
+            if e is not None:
+                self._warp[0] += e
+                self._warp[1] += 1
+        self._prev = small
+        self._cdc.update(rgb)
+        self._colorfulness[0] += colorfulness(rgb)
+        self._colorfulness[1] += 1
+        if reference is not None:
+            self._ab_error[0] += float(np.linalg.norm(lab_ab(rgb) - lab_ab(reference), axis=2).mean())
+            self._ab_error[1] += 1
+
+    def result(self) -> dict:
+        out = {"e_warp": _mean(self._warp), "warp_pairs": self._warp[1], "cdc": self._cdc.value,
+               "colorfulness": _mean(self._colorfulness)}
+        if self._ab_error[1]:
+            out["ab_error"] = _mean(self._ab_error)
+        return out
+
+
+def _mean(acc) -> float | None:
+    return acc[0] / acc[1] if acc[1] else None
+
+
+class Report:
+    """Metrics for named versions of the same frames (say raw and smoothed), cuts and weak flow."""
+
+    def __init__(self, versions: tuple[str, ...], **meta):
+        self.meta = dict(meta)
+        self._metrics = {v: VideoMetrics() for v in versions}
+        self._frames = 0
+        self.cuts: list[dict] = []
+        self.untrusted: list[dict] = []
+
+    def add(self, time: float, step: Step, reference: np.ndarray | None = None, **frames: np.ndarray) -> None:
+        where = {"frame": self._frames, "time": round(time, 6), "trust": round(step.trust, 3)}
+        if step.cut:
+            self.cuts.append(where)
+        elif step.pair is not None and step.trust < UNTRUSTED:
+            self.untrusted.append(where)
+        for name, rgb in frames.items():
+            self._metrics[name].update(rgb, step, reference)
+        self._frames += 1
+
+    def to_dict(self) -> dict:
+        metrics = {name: m.result() for name, m in self._metrics.items()}
+        used = {k for m in metrics.values() for k in m}
+        return {**self.meta, "frames": self._frames, "metrics": metrics, "scene_cuts": self.cuts,
+                "untrusted_frames": self.untrusted,
+                "definitions": {k: v for k, v in DEFINITIONS.items() if k in used}}
+
+    def write(self, path: str | Path) -> dict:
+        data = self.to_dict()
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
+        return data

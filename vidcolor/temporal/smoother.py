@@ -1,0 +1,191 @@
+"""Motion-compensated smoothing of Lab chroma over time: the one implementation.
+
+For each frame t, the ab of the frames t-R .. t+R in the same shot is warped onto frame t
+along the chained optical flow of the input's lightness, and averaged with frame t's own ab,
+weighted by a Gaussian in time and by the per-pixel trust in the flow. Where the flow is not
+trusted (occlusions, motion boundaries, mismatched lightness), frame t's prediction stands.
+Both directions are used, so nothing lags behind motion. The window is bounded, so a film of
+any length needs memory for 2R+1 frames.
+
+Averaging vectors of differing hue shortens them (that is how averaging washes colors out), so
+by default the averaged ab keeps the average chroma magnitude of what was averaged.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import VidcolorError
+from .flow import FLOW_SIZE, grid, inside
+from .motion import MotionTracker, Step
+
+DEFAULT_STRENGTH = 0.5
+SIGMA_AT_FULL_STRENGTH = 4.0  # frames
+MAX_CHROMA_GAIN = 2.0
+
+
+def window(strength: float) -> tuple[float, int]:
+    """(sigma, radius) in frames for a strength in [0, 1]."""
+    if not 0.0 <= strength <= 1.0:
+        raise VidcolorError(f"smoothing strength {strength} must be between 0 (off) and 1")
+    sigma = strength * SIGMA_AT_FULL_STRENGTH
+    return sigma, math.ceil(2 * sigma)
+
+
+@dataclass
+class Smoothed:
+    ab: np.ndarray  # smoothed ab, same shape as given
+    raw: np.ndarray  # the ab as given
+    tag: object  # the caller's tag, passed through
+    step: Step  # the motion analysis of this frame (flow from the previous frame, cut, trust)
+
+
+@dataclass
+class _Frame:
+    ab: np.ndarray
+    tag: object
+    step: Step
+
+
+class ChromaSmoother:
+    """Streaming smoother: ``push`` frames in order, get smoothed ones back R frames later.
+
+    ``push(L, ab)`` takes one frame's full-resolution lightness (H, W) in [0, 100] and its ab
+    (h, w, 2) at any resolution (the model's grid is enough) and returns the frames that are
+    now final, in order; ``flush()`` returns the rest at the end.
+    """
+
+    def __init__(self, strength: float = DEFAULT_STRENGTH, *, flow_size: int = FLOW_SIZE,
+                 preserve_chroma: bool = True, tracker: MotionTracker | None = None):
+        self.sigma, self.radius = window(strength)
+        self.preserve_chroma = preserve_chroma
+        self.tracker = tracker or MotionTracker(flow_size)
+        self._frames: deque[_Frame] = deque()
+        self._first = 0  # index of self._frames[0]
+        self._next = 0  # index of the next frame to emit
+        self._count = 0
+        self._weights = [math.exp(-0.5 * (k / self.sigma) ** 2) if self.sigma else 0.0
+                         for k in range(self.radius + 1)]
+
+    def push(self, L: np.ndarray, ab: np.ndarray, tag=None) -> list[Smoothed]:
+        step = self.tracker.push(L)
+        self._frames.append(_Frame(np.asarray(ab, np.float32), tag, step))
+        self._count += 1
+        out = []
+        if step.cut:  # everything before the cut is final
+            out += self._emit_until(self._count - 1)
+        out += self._emit_until(self._count - self.radius)
+        return out
+
+    def flush(self) -> list[Smoothed]:
+        return self._emit_until(self._count)
+
+    def stream(self, items) -> Iterator[Smoothed]:
+        """Smooth an iterable of (L, ab) or (L, ab, tag), lazily."""
+        for item in items:
+            yield from self.push(*item)
+        yield from self.flush()
+
+    # -- internals ----------------------------------------------------------------------
+    def _frame(self, index: int) -> _Frame:
+        return self._frames[index - self._first]
+
+    def _emit_until(self, end: int) -> list[Smoothed]:
+        out = []
+        while self._next < end:
+            f = self._frame(self._next)
+            out.append(Smoothed(self._smooth(self._next), f.ab, f.tag, f.step))
+            self._next += 1
+        while self._first < self._next - self.radius:
+            self._frames.popleft()
+            self._first += 1
+        return out
+
+    def _smooth(self, t: int) -> np.ndarray:
+        own = self._frame(t).ab
+        if self.radius == 0:
+            return own
+        h, w = own.shape[:2]
+        num = own.copy()
+        den = np.ones((h, w), np.float32)
+        mag = _length(own)
+        for k, ab, flow, trust in self._neighbours(t):
+            map_x, map_y, trust = _at_size(flow, trust, h, w)
+            warped = cv2.remap(ab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            weight = self._weights[k] * trust
+            num += weight[..., None] * warped
+            den += weight
+            mag += weight * _length(warped)
+        out = num / den[..., None]
+        if self.preserve_chroma:
+            length = _length(out)
+            gain = np.clip(mag / den / np.maximum(length, 1e-6), 1.0, MAX_CHROMA_GAIN)
+            out *= gain[..., None]
+        return out
+
+    def _neighbours(self, t: int):
+        """(distance, ab, flow from t, trust) for each frame of t's window and shot, both ways."""
+        limits = ((1, min(self._count - 1, t + self.radius)), (-1, max(self._first, t - self.radius)))
+        for direction, limit in limits:
+            flow = trust = None
+            for k in range(1, abs(limit - t) + 1):
+                far = t + direction * k
+                # A frame's step holds the flow from the frame before it; None starts a shot.
+                pair = self._frame(max(far, far - direction)).step.pair
+                if pair is None:
+                    break
+                step = (pair.fw, pair.trust_fw) if direction > 0 else (pair.bw, pair.trust_bw)
+                flow, trust = _chain(flow, trust, *step)
+                yield k, self._frame(far).ab, flow, trust
+
+
+def _length(ab: np.ndarray) -> np.ndarray:
+    return cv2.magnitude(ab[..., 0], ab[..., 1])
+
+
+def _chain(flow, trust, step_flow, step_trust):
+    """Extend the flow from frame t to the chain's end by one more step, and its trust with it."""
+    if flow is None:
+        return step_flow, step_trust
+    h, w = flow.shape[:2]
+    gx, gy = grid(h, w)
+    stacked = np.dstack([step_flow, step_trust])
+    sampled = cv2.remap(stacked, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
+    return flow + sampled[..., :2], trust * sampled[..., 2] * inside(flow)
+
+
+def _at_size(flow: np.ndarray, trust: np.ndarray, h: int, w: int):
+    """Remap maps and trust at the chroma's resolution, from the working resolution."""
+    fh, fw = flow.shape[:2]
+    if (fh, fw) != (h, w):
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow *= np.array([w / fw, h / fh], np.float32)
+        trust = cv2.resize(trust, (w, h), interpolation=cv2.INTER_LINEAR)
+    gx, gy = grid(h, w)
+    return gx + flow[..., 0], gy + flow[..., 1], trust
+
+
+def smooth_chroma(L: np.ndarray, ab: np.ndarray, *, strength: float = DEFAULT_STRENGTH,
+                  flow_size: int = FLOW_SIZE, preserve_chroma: bool = True) -> np.ndarray:
+    """Smooth the chroma of a clip over time along the motion of its lightness.
+
+    ``L``: (N, H, W) float32 Lab lightness in [0, 100]; ``ab``: (N, H, W, 2) float32 Lab a, b of
+    the same frames (ab may also be at a lower resolution, e.g. a model's output grid). Returns
+    the smoothed ab, same shape. Scene cuts are detected and nothing is carried across them.
+    The streaming pipeline uses the same ``ChromaSmoother``.
+    """
+    L = np.asarray(L, np.float32)
+    ab = np.asarray(ab, np.float32)
+    if L.ndim != 3 or ab.ndim != 4 or ab.shape[-1] != 2 or len(L) != len(ab):
+        raise ValueError(f"expected L (N, H, W) and ab (N, H, W, 2); got {L.shape} and {ab.shape}")
+    smoother = ChromaSmoother(strength, flow_size=flow_size, preserve_chroma=preserve_chroma)
+    out = np.empty_like(ab)
+    for i, s in enumerate(smoother.stream(zip(L, ab))):
+        out[i] = s.ab
+    return out
