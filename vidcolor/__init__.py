@@ -8,9 +8,11 @@ Public API::
     for rgb in c.colorize_stream(frames): ...  # any iterable of frames, e.g. an editor's decoder
     colorize_video("film.mp4", "film_color.mp4", model="paper-tiny")   # smoothed over time
     ab = smooth_chroma(L, ab)                  # (N, H, W) L and (N, H, W, 2) ab, Lab float32
+    evaluate_video("film.mp4", "film_color.mp4")  # E_warp, CDC, colorfulness, scene cuts
 """
 from .errors import CheckpointError, VidcolorError, WeightsUnavailableError
 from .models import MODELS, Colorizer
+from .evaluate import evaluate_video
 from .pipeline import Summary, colorize_folder, colorize_image, colorize_path, colorize_video
 from .temporal import ChromaSmoother, smooth_chroma
 
@@ -19,5 +21,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ChromaSmoother", "CheckpointError", "Colorizer", "MODELS", "Summary", "VidcolorError",
     "WeightsUnavailableError", "colorize_folder", "colorize_image", "colorize_path", "colorize_video",
-    "smooth_chroma",
+    "evaluate_video", "smooth_chroma",
 ]

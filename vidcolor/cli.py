@@ -82,17 +82,55 @@ def main():
 @click.option("--preset", help="Encoder preset, e.g. slow, medium, veryfast.")
 @click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms).")
 @click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms).")
+@click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
+              "0 (off) to 1 [default: 0.5; off with --parity].")
+@click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0).")
+@click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, CDC, "
+              "colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def colorize(input, output, quiet, **options):
+def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     """Colorize a video, a still image, or a folder of stills."""
     from .pipeline import colorize_path
 
-    summary = colorize_path(input, output, quiet=quiet, **options)
+    if no_smooth:
+        if smooth_strength:
+            raise click.UsageError("--no-smooth and --smooth-strength contradict each other")
+        smooth_strength = 0.0
+    summary = colorize_path(input, output, quiet=quiet, smooth_strength=smooth_strength, **options)
     if not quiet:
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
         click.echo(f"wrote {summary.output}: {summary.frames} frame(s) in {summary.seconds:.1f} s "
                    f"({summary.fps:.2f}/s), model {summary.model} on {summary.device}{copied}", err=True)
+        if summary.smooth_strength:
+            click.echo(f"color smoothed over time (strength {summary.smooth_strength:g}); "
+                       f"{len(summary.scene_cuts)} scene cut(s)", err=True)
+        if summary.report:
+            click.echo(f"report: {summary.report}", err=True)
+
+
+@main.command("eval")
+@click.argument("input", type=click.Path(path_type=str))
+@click.argument("colorized", type=click.Path(path_type=str))
+@click.option("--reference", type=click.Path(path_type=str), help="The true colors, for the ab error.")
+@click.option("--report", type=click.Path(path_type=str), help="Also write the metrics to this JSON file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing report.")
+def evaluate(input, colorized, reference, report, overwrite):
+    """Temporal quality of COLORIZED, a colorized version of the video INPUT.
+
+    Flow is computed on INPUT's lightness; prints E_warp, CDC and colorfulness (and the ab error
+    to --reference), the scene cuts and the frames where the flow was not trusted.
+    """
+    from .evaluate import evaluate_video
+
+    result = evaluate_video(input, colorized, reference=reference, report=report, overwrite=overwrite)
+    m = result["metrics"]["colorized"]
+    click.echo(f"frames: {result['frames']}")
+    for key in ("e_warp", "cdc", "colorfulness", "ab_error"):
+        if m.get(key) is not None:
+            click.echo(f"{key}: {m[key]:.6g}")
+    click.echo(f"scene cuts: {len(result['scene_cuts'])} {[c['time'] for c in result['scene_cuts']]}")
+    click.echo(f"frames with weak flow: {len(result['untrusted_frames'])}")
 
 
 @main.group()

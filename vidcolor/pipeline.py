@@ -15,10 +15,14 @@ from .media.encode import EncodeSettings, VideoWriter
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.probe import open_input, video_stream
 from .media.timeline import make_span, parse_time
+from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, batched, prefetch
+from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
+from .temporal.flow import FLOW_SIZE
+from .temporal.smoother import window
 
-VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
+VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration", "smooth_strength", "report")
 EDIT_LIST_SLACK = 2
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity")
 
@@ -34,6 +38,9 @@ class Summary:
     device: str
     streams_copied: list[str] = field(default_factory=list)
     streams_dropped: list[str] = field(default_factory=list)
+    smooth_strength: float = 0.0
+    scene_cuts: list[float] = field(default_factory=list)  # seconds on the output's clock
+    report: str | None = None
 
     @property
     def fps(self) -> float:
@@ -51,16 +58,30 @@ def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, *
 
 def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str = "libx264",
                    crf: int | None = 18, pix_fmt: str = "yuv420p", preset: str | None = None,
-                   start=None, duration=None, overwrite: bool = False, quiet: bool = False,
-                   **model_options) -> Summary:
-    """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched."""
+                   start=None, duration=None, smooth_strength: float | None = None, report=None,
+                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+    """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
+
+    The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
+    to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
+    colors). ``report`` names a JSON file for the temporal-quality metrics of the unsmoothed and
+    smoothed color, the scene cuts, and the frames where the flow was not trusted.
+    """
     src, dst = Path(src), Path(dst)
     _check_options(model_options)
     check_output_path(src, dst, overwrite)
+    if report is not None:
+        check_output_path(src, report, overwrite)
+        if Path(report).resolve() == dst.resolve():
+            raise VidcolorError(f"{report}: the report and the video cannot be the same file")
+    parity = colorizer.parity if colorizer is not None else bool(model_options.get("parity"))
+    strength = _smoothing_strength(smooth_strength, parity)
     start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
     if duration_s == 0:
         raise VidcolorError("--duration must be more than 0")
     settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset)
+    # Without smoothing the motion is only followed when a report asks for it.
+    smoother = ChromaSmoother(strength) if strength or report is not None else None
     t0 = time.perf_counter()
     with open_input(src) as container:
         stream = video_stream(container, src)
@@ -71,7 +92,12 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str =
             writer = VideoWriter(tmp, dst, src, container, stream, settings, span)
             try:
                 net = make_colorizer(colorizer, quiet=quiet, **model_options)
-                count = _run(net, container, stream, span, src, writer, total, quiet)
+                metrics = None if report is None else Report(
+                    ("unsmoothed", "smoothed") if strength else ("unsmoothed",), input=str(src),
+                    output=str(dst), model=net.model_name, input_size=net.input_size,
+                    smooth_strength=strength, flow_size=FLOW_SIZE)
+                run = _Run(net, stream.time_base, span, writer, smoother, metrics)
+                count = run.go(decode_frames(container, stream, span, src), total, quiet, src.name)
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -81,32 +107,83 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str =
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
             if span.whole and stream.frames and count < stream.frames - EDIT_LIST_SLACK:
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {count} of the {stream.frames} frames it announces")
+    if metrics is not None:
+        metrics.write(report)
     for note in writer.dropped:
         warnings.warn(f"{src}: stream {note}; it is not in {dst}", stacklevel=2)
     return Summary(str(dst), count, time.perf_counter() - t0, net.model_name, str(net.device),
-                   writer.copied, writer.dropped)
+                   writer.copied, writer.dropped, strength, run.cuts, None if report is None else str(report))
 
 
-def _run(net: Colorizer, container, stream, span, src, writer: VideoWriter, total, quiet) -> int:
-    """Decode (thread) -> colorize in batches (this thread) -> encode and mux (thread)."""
-    depth = 2 * net.batch_size
-    frames = prefetch(decode_frames(container, stream, span, src), maxsize=depth, name="decode")
-    sink = BackgroundSink(lambda item: writer.write(*item), maxsize=depth, name="encode")
-    count = 0
-    with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=src.name) as bar:
-        try:
-            for batch in batched(frames, net.batch_size):
-                colored = net.colorize_batch([f.rgb for f in batch])
-                for f, rgb in zip(batch, colored):
-                    sink.put((rgb, f.pts, f.look))
-                count += len(batch)
-                bar.update(len(batch))
-            sink.close()
-        except BaseException:
-            sink.abort()
-            frames.close()
-            raise
-    return count
+def _smoothing_strength(strength: float | None, parity: bool) -> float:
+    if strength is None:
+        return 0.0 if parity else DEFAULT_STRENGTH
+    window(strength)  # validates the range
+    if strength and parity:
+        raise VidcolorError("--parity gives the official per-frame colors, which smoothing would change; "
+                            "use one or the other")
+    return float(strength)
+
+
+class _Run:
+    """Decode (thread) -> model in batches (this thread) -> smooth (thread) -> finish and encode (thread)."""
+
+    def __init__(self, net: Colorizer, time_base, span, writer: VideoWriter, smoother: ChromaSmoother | None,
+                 report: Report | None):
+        self.net, self.time_base, self.shift = net, time_base, span.shift
+        self.writer, self.smoother, self.report = writer, smoother, report
+        self.cuts: list[float] = []
+
+    def go(self, decoded, total, quiet: bool, name: str) -> int:
+        net, smoother = self.net, self.smoother
+        depth = 2 * net.batch_size
+        frames = prefetch(decoded, maxsize=depth, name="decode")
+        encoder = self._encoder = BackgroundSink(self._finish, maxsize=depth, name="encode")
+        smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
+        count = 0
+        with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=name) as bar:
+            try:
+                for batch in batched(frames, net.batch_size):
+                    lightness, ab = net.predict([f.rgb for f in batch])
+                    for f, L, a in zip(batch, lightness, ab):
+                        tag = (L, f.pts, f.look)
+                        if smooth is None:
+                            encoder.put(Smoothed(a, a, tag, None))
+                        else:
+                            smooth.put((L, a, tag))
+                    count += len(batch)
+                    bar.update(len(batch))
+                if smooth is not None:
+                    smooth.close()
+                    for s in smoother.flush():
+                        encoder.put(s)
+                encoder.close()
+            except BaseException:
+                for stage in (smooth, encoder):
+                    if stage is not None:
+                        stage.abort()
+                frames.close()
+                raise
+        return count
+
+    def _smooth(self, item) -> None:
+        for s in self.smoother.push(*item):
+            self._encoder.put(s)
+
+    def _finish(self, s: Smoothed) -> None:
+        L, pts, look = s.tag
+        rgb = self.net.finish(L, s.ab)
+        self.writer.write(rgb, pts, look)
+        if s.step is None:
+            return
+        time = float(pts * self.time_base - self.shift)
+        if s.step.cut:
+            self.cuts.append(round(time, 6))
+        if self.report is not None:
+            versions = {"unsmoothed": self.net.finish(L, s.raw) if self.smoother.radius else rgb}
+            if self.smoother.radius:
+                versions["smoothed"] = rgb
+            self.report.add(time, s.step, **versions)
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,
@@ -159,6 +236,8 @@ def colorize_path(src, dst, **options) -> Summary:
     src = Path(src)
     if not (src.is_dir() or is_image_path(src)):
         return colorize_video(src, dst, **options)
+    if options.get("report") is not None:
+        raise VidcolorError(f"{src}: --report measures video over time; it does not apply to stills")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
     return (colorize_folder if src.is_dir() else colorize_image)(src, dst, **stills_options)
 
