@@ -27,7 +27,7 @@ import numpy as np
 
 from vidcolor import lab
 from vidcolor.metrics import Report
-from vidcolor.metrics.flicker import flicker, true_lab
+from vidcolor.metrics.flicker import flicker
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media"
@@ -75,7 +75,7 @@ def evaluate(frames, strength, grid, noise, preserve=True) -> tuple[dict, float]
 
     def items():
         for i, rgb in enumerate(frames):
-            L, ab = true_lab(rgb)
+            L, ab = lab.split(rgb)
             yield L, to_grid(flicker(ab, i, **noise), grid), (i, L, rgb)
 
     for item in items():
@@ -121,7 +121,7 @@ def static_shot(grid: int, strength: float, frames: int = 48) -> dict:
     path = SHARED / "images/color/skimage/coffee.png"
     still = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     rng = np.random.default_rng(1)
-    L0, ab0 = true_lab(still)
+    L0, ab0 = lab.split(still)
     target = to_grid(ab0, grid)
     grainy = [np.clip(L0 + rng.normal(0, 2.0, L0.shape).astype(np.float32), 0, 100) for _ in range(frames)]
     exact = [np.abs(s.ab - target) for s in ChromaSmoother(strength).stream((L, target) for L in grainy)]
@@ -145,7 +145,7 @@ def transitions(grid: int, strength: float) -> dict:
     def smooth(frames, start=0):
         items = []
         for i, rgb in enumerate(frames):
-            L, ab = true_lab(rgb)
+            L, ab = lab.split(rgb)
             items.append((L, to_grid(flicker(ab, start + i), grid)))
         return list(ChromaSmoother(strength).stream(items))
 
@@ -162,7 +162,7 @@ def transitions(grid: int, strength: float) -> dict:
 
     def cut_frames(frames):
         tracker = MotionTracker()
-        return [i for i, f in enumerate(frames) if tracker.push(true_lab(f)[0]).cut]
+        return [i for i, f in enumerate(frames) if tracker.push(lab.split(f)[0]).cut]
 
     return {"cut_found_at": cuts, "cut_expected_at": len(a), "max_ab_difference_from_shots_alone": float(leak),
             "cuts_in_fade": cut_frames(fade), "cuts_in_dissolve": cut_frames(dissolve)}

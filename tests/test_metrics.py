@@ -6,7 +6,7 @@ import numpy as np
 from media_factory import color_texture, decoded_rgb, translate, write_frames
 from vidcolor import lab
 from vidcolor.metrics import CDC, Report, colorfulness
-from vidcolor.metrics.flicker import flicker, true_lab
+from vidcolor.metrics.flicker import flicker
 from vidcolor.temporal import MotionTracker
 
 
@@ -40,7 +40,7 @@ def run_report(frames, colored, reference=None):
     tracker = MotionTracker()
     report = Report(tuple(colored))
     for i, rgb in enumerate(frames):
-        step = tracker.push(true_lab(rgb)[0])
+        step = tracker.push(lab.split(rgb)[0])
         report.add(i / 24, step, reference=None if reference is None else reference[i],
                    **{name: v[i] for name, v in colored.items()})
     return report.to_dict()
@@ -51,7 +51,7 @@ def test_warping_error_of_consistent_color_is_near_zero_and_flicker_is_not(tmp_p
     clip = decoded_rgb(write_frames(tmp_path / "pan.mp4", [translate(base, 2 * i, i) for i in range(10)]))
     flickering = []
     for i, rgb in enumerate(clip):
-        L, ab = true_lab(rgb)
+        L, ab = lab.split(rgb)
         flickering.append(lab.compose(L, flicker(ab, i)))
     result = run_report(clip, {"true": clip, "flickering": flickering}, reference=clip)
     true, flick = result["metrics"]["true"], result["metrics"]["flickering"]

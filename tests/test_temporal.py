@@ -9,7 +9,7 @@ import pytest
 from media_factory import color_texture, decoded_rgb, translate, write_frames
 from vidcolor import VidcolorError, lab, smooth_chroma
 from vidcolor.metrics import Report
-from vidcolor.metrics.flicker import flicker, true_lab
+from vidcolor.metrics.flicker import flicker
 from vidcolor.temporal import ChromaSmoother, MotionTracker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ MOTION = (1.5, -0.75)  # pixels per frame
 
 
 def lab_of(frames):
-    pairs = [true_lab(f) for f in frames]
+    pairs = [lab.split(f) for f in frames]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
@@ -48,7 +48,7 @@ def water():
 
 def test_flow_follows_known_motion_and_is_trusted(panning):
     tracker = MotionTracker()
-    steps = [tracker.push(true_lab(f)[0]) for f in panning]
+    steps = [tracker.push(lab.split(f)[0]) for f in panning]
     assert not any(s.cut for s in steps)
     for s in steps[1:]:
         # Backward-warping convention: frame t's content is found at x + fw in frame t+1.
@@ -61,7 +61,7 @@ def test_flow_follows_known_motion_and_is_trusted(panning):
 def test_brightness_flicker_of_old_film_is_not_a_mismatch(panning):
     tracker = MotionTracker()
     gains = [1.0, 0.85, 1.1, 0.9, 1.15, 0.8, 1.05, 0.95]
-    steps = [tracker.push(np.clip(true_lab(f)[0] * g, 0, 100)) for f, g in zip(panning, gains)]
+    steps = [tracker.push(np.clip(lab.split(f)[0] * g, 0, 100)) for f, g in zip(panning, gains)]
     assert not any(s.cut for s in steps)
     assert min(s.trust for s in steps[1:]) > 0.8
     assert np.allclose(np.median(steps[3].pair.fw[20:-20, 20:-20].reshape(-1, 2), axis=0), MOTION, atol=0.15)
@@ -91,12 +91,12 @@ def test_fade_and_dissolve_make_no_cuts(two_shots):
     dissolve = a[:4] + [cv2.addWeighted(x, 1 - r, y, r, 0) for x, y, r in zip(a[4:], b[:8], ramp)] + b[8:]
     for frames in (fade, dissolve):
         tracker = MotionTracker()
-        assert not any(tracker.push(true_lab(f)[0]).cut for f in frames)
+        assert not any(tracker.push(lab.split(f)[0]).cut for f in frames)
 
 
 def test_static_shot_with_grain_does_not_drift():
     still = color_texture(160, 120, seed=9)
-    L0, ab0 = true_lab(still)
+    L0, ab0 = lab.split(still)
     rng = np.random.default_rng(0)
     grainy = [np.clip(L0 + rng.normal(0, 2.0, L0.shape).astype(np.float32), 0, 100) for _ in range(40)]
     exact = smooth_chroma(np.stack(grainy), np.repeat(ab0[None], 40, axis=0))

@@ -28,6 +28,12 @@ def lightness(img: np.ndarray, order: str = "rgb") -> np.ndarray:
     return cv2.cvtColor(img, _TO_LAB[order])[:, :, 0]
 
 
+def split(frame_u8: np.ndarray, order: str = "rgb") -> tuple[np.ndarray, np.ndarray]:
+    """uint8 HxWx3 -> (L (H, W) in [0, 100], ab (H, W, 2)), float32 Lab."""
+    lab = cv2.cvtColor(to_float(frame_u8), _TO_LAB[order])
+    return lab[:, :, 0], np.ascontiguousarray(lab[:, :, 1:])
+
+
 def model_input(img: np.ndarray, size: int, order: str = "rgb") -> np.ndarray:
     """The 3xSxS network input: the frame stretched to SxS, reduced to its lightness, back to RGB."""
     small = cv2.resize(img, (size, size))  # INTER_LINEAR, aspect not kept: the official input

@@ -7,14 +7,7 @@ compared with the truth as well as with itself over time.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
-
-
-def true_lab(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 RGB -> (L, ab) float32 Lab, as the pipeline uses them."""
-    lab = cv2.cvtColor(rgb.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2Lab)
-    return lab[..., 0], np.ascontiguousarray(lab[..., 1:])
 
 
 def _blob(h: int, w: int, rng: np.random.Generator, radius: tuple[float, float]) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from .. import lab
 from ..media.atomic import atomic_output
 from ..temporal.motion import Step
 from .cdc import CDC
@@ -25,10 +25,6 @@ DEFINITIONS = {
 }
 
 
-def lab_ab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) / np.float32(255.0), cv2.COLOR_RGB2Lab)[..., 1:]
-
-
 class VideoMetrics:
     """``update`` with each colorized frame and its motion ``Step``, in order; then ``result``."""
 
@@ -39,7 +35,7 @@ class VideoMetrics:
         self._colorfulness = [0.0, 0]
         self._ab_error = [0.0, 0]
 
-    def update(self, rgb: np.ndarray, step: Step, reference: np.ndarray | None = None) -> None:
+    def update(self, rgb: np.ndarray, step: Step, reference_ab: np.ndarray | None = None) -> None:
         small = work_rgb(rgb, step.L.shape)
         if step.pair is not None and self._prev is not None:
             e = pair_error(self._prev, small, step.pair)
@@ -50,8 +46,8 @@ class VideoMetrics:
         self._cdc.update(rgb)
         self._colorfulness[0] += colorfulness(rgb)
         self._colorfulness[1] += 1
-        if reference is not None:
-            self._ab_error[0] += float(np.linalg.norm(lab_ab(rgb) - lab_ab(reference), axis=2).mean())
+        if reference_ab is not None:
+            self._ab_error[0] += float(np.linalg.norm(lab.split(rgb)[1] - reference_ab, axis=2).mean())
             self._ab_error[1] += 1
 
     def result(self) -> dict:
@@ -82,8 +78,9 @@ class Report:
             self.cuts.append(where)
         elif step.pair is not None and step.trust < UNTRUSTED:
             self.untrusted.append(where)
+        reference_ab = None if reference is None else lab.split(reference)[1]
         for name, rgb in frames.items():
-            self._metrics[name].update(rgb, step, reference)
+            self._metrics[name].update(rgb, step, reference_ab)
         self._frames += 1
 
     def to_dict(self) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..temporal.flow import PairFlow, valid_mask, warp
+from ..temporal.flow import PairFlow, warp
 
 
 def work_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -25,7 +25,7 @@ def work_rgb(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def pair_error(before: np.ndarray, after: np.ndarray, pair: PairFlow) -> float | None:
     """E_pair for two working-resolution float RGB frames; None when no pixel is unoccluded."""
-    mask = valid_mask(pair.fw, pair.bw)
+    mask = pair.valid
     n = int(mask.sum())
     if n == 0:
         return None

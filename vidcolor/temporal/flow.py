@@ -10,7 +10,7 @@ frame t+1, and ``bw`` the same from t+1 back to t.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import cv2
 import numpy as np
@@ -42,6 +42,11 @@ class PairFlow:
     def trust(self) -> float:
         """The share of the picture the flow explains (both directions)."""
         return 0.5 * float(self.trust_fw.mean() + self.trust_bw.mean())
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        """Lai et al.'s hard non-occlusion mask on frame t's pixels (see ``valid_mask``)."""
+        return valid_mask(self.fw, self.bw)
 
 
 def work_shape(height: int, width: int, size: int = FLOW_SIZE) -> tuple[int, int]:
