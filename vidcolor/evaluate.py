@@ -53,15 +53,12 @@ def evaluate_video(input, colorized, *, reference=None, report=None, overwrite: 
 
 
 def _check_alike(frames, decoders, index: int) -> None:
-    first_path = decoders[0][0]
-    for f, (path, _, _) in zip(frames, decoders):
+    paths = [d[0] for d in decoders]
+    for f, path in zip(frames, paths):
         if f is None:
-            ended = path
-            longer = next(p for g, (p, _, _) in zip(frames, decoders) if g is not None)
-            raise VidcolorError(f"{ended}: ends after {index} frames, but {longer} goes on; "
+            longer = next(p for g, p in zip(frames, paths) if g is not None)
+            raise VidcolorError(f"{path}: ends after {index} frames, but {longer} goes on; "
                                 "compare videos with the same frames")
         if f.rgb.shape != frames[0].rgb.shape:
-            h, w = f.rgb.shape[:2]
-            H, W = frames[0].rgb.shape[:2]
-            raise VidcolorError(f"{path}: frame {index} is {w}x{h}, but {first_path} is {W}x{H}")
-
+            (h, w), (H, W) = f.rgb.shape[:2], frames[0].rgb.shape[:2]
+            raise VidcolorError(f"{path}: frame {index} is {w}x{h}, but {paths[0]} is {W}x{H}")
