@@ -56,8 +56,8 @@ def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, *
     return Colorizer(progress=not quiet, **kwargs)
 
 
-def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str = "libx264",
-                   crf: int | None = 18, pix_fmt: str = "yuv420p", preset: str | None = None,
+def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str | None = None,
+                   crf: int | None = 18, pix_fmt: str | None = None, preset: str | None = None,
                    start=None, duration=None, smooth_strength: float | None = None, report=None,
                    overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
@@ -85,11 +85,12 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str =
     t0 = time.perf_counter()
     with open_input(src) as container:
         stream = video_stream(container, src)
-        settings.check(stream.codec_context.width, stream.codec_context.height)
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
         with atomic_output(dst) as tmp:
             writer = VideoWriter(tmp, dst, src, container, stream, settings, span)
+            for note in writer.notes:
+                warnings.warn(f"{dst}: {note}", stacklevel=2)
             try:
                 net = make_colorizer(colorizer, quiet=quiet, **model_options)
                 metrics = None if report is None else Report(

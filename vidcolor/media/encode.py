@@ -1,7 +1,8 @@
 """Encode colorized frames and mux them with the input's other streams, copied untouched."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,12 +18,53 @@ from .timeline import Span
 _STALE_METADATA = {"major_brand", "minor_version", "compatible_brands", "encoder"}
 
 
+DEFAULT_CODEC = "libx264"
+DEFAULT_PIX_FMT = "yuv420p"
+# The encoder where the user names none, by muxer, where H.264 is not allowed in the container
+# or cannot keep exact timestamps there (AVI and ASF store none: read back, H.264 comes a frame late).
+CONTAINER_CODECS = {"webm": "libvpx-vp9", "avi": "mpeg4", "asf": "mpeg4"}
+# Containers that cannot hold a colorization worth keeping.
+UNSUITABLE = {"gif": "GIF holds 256 colors per frame, too few for colorized film; write .mp4, .mkv or .webm"}
+# Encoder options that make --crf mean constant quality.
+_CRF_EXTRA = {"libvpx-vp9": {"b": "0"}}
+# Encoders with a fixed quantiser instead of a CRF: --crf 18 maps to q 2 (of 1-31, lower is better).
+_QSCALE_CODECS = {"mpeg4", "mpeg2video", "mpeg1video", "msmpeg4v2", "msmpeg4", "wmv2"}
+_LAMBDA_PER_QP = 118  # FFmpeg's FF_QP2LAMBDA
+# Containers that store no separate presentation time (or mangle reordered frames): B-frames
+# would shift or lose the timestamps there, so the encoder makes none.
+_NO_REORDER = {"avi", "asf", "mxf", "mpeg", "mpegts", "vob", "flv"}
+
+
 @dataclass(frozen=True)
 class EncodeSettings:
-    codec: str = "libx264"
+    codec: str | None = None  # None: DEFAULT_CODEC, or the container's own (CONTAINER_CODECS)
     crf: int | None = 18
-    pix_fmt: str = "yuv420p"
+    pix_fmt: str | None = None  # None: DEFAULT_PIX_FMT, or yuv444p where the frame size is odd
     preset: str | None = None
+    muxer: str | None = None  # the output container, known once resolved
+
+    def resolve(self, muxer: str, dst: Path, width: int, height: int) -> tuple[EncodeSettings, list[str]]:
+        """These settings with the defaults filled in for this container and frame size, checked;
+        and notes for the user about what was chosen. Runs before a single frame is decoded."""
+        if muxer in UNSUITABLE:
+            raise VidcolorError(f"{dst}: {UNSUITABLE[muxer]}")
+        notes = []
+        codec = self.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
+        pix_fmt = self.pix_fmt or DEFAULT_PIX_FMT
+        sub_w, sub_h = _chroma_subsampling(pix_fmt)
+        if self.pix_fmt is None and (width % sub_w or height % sub_h):
+            pix_fmt = "yuv444p"
+            notes.append(f"the frame size {width}x{height} has an odd side, which {DEFAULT_PIX_FMT} cannot "
+                         f"store; writing {pix_fmt} to keep every pixel")
+        settings = replace(self, codec=codec, pix_fmt=pix_fmt, muxer=muxer)
+        settings.check(width, height)
+        try:
+            av.open(io.BytesIO(), "w", format=muxer).add_stream(codec)
+        except ValueError:
+            other = CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
+            hint = f"use --codec {other}" if other != codec else "choose another output type"
+            raise VidcolorError(f"{dst}: a {muxer} file cannot hold {codec} video; {hint}") from None
+        return settings, notes
 
     def check(self, width: int, height: int) -> None:
         """Refuse what cannot be encoded before a single frame is decoded."""
@@ -43,8 +85,14 @@ class EncodeSettings:
 
     def options(self) -> dict[str, str]:
         opts = {}
-        if self.crf is not None:
+        if self.crf is not None and self.codec in _QSCALE_CODECS:
+            q = max(1, min(31, round(self.crf / 8)))
+            opts.update({"flags": "+qscale", "global_quality": str(q * _LAMBDA_PER_QP)})
+        elif self.crf is not None:
             opts["crf"] = str(self.crf)
+            opts.update(_CRF_EXTRA.get(self.codec, {}))
+        if self.muxer in _NO_REORDER:
+            opts["bf"] = "0"
         if self.preset:
             opts["preset"] = self.preset
         return opts
@@ -67,12 +115,18 @@ class VideoWriter:
     def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
                  stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span):
         self.path, self.src, self.source, self.template = dst, src, source, stream
-        self.settings, self.span = settings, span
+        self.span = span
         self.time_base: Fraction = stream.time_base
         try:
             self.out = av.open(str(tmp), "w")  # the muxer follows the extension, which tmp shares
         except (av.error.FFmpegError, ValueError) as e:
             raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
+        try:
+            self.settings, self.notes = settings.resolve(self.out.format.name, dst, stream.codec_context.width,
+                                                         stream.codec_context.height)
+        except VidcolorError:
+            self.out.close()
+            raise
         self.copier = PacketCopier(src, self.out, span)
         self.stream = None
         self.frames = 0
