@@ -181,9 +181,8 @@ class _Run:
         if s.step.cut:
             self.cuts.append(round(time, 6))
         if self.report is not None:
-            versions = {"unsmoothed": self.net.finish(L, s.raw) if self.smoother.radius else rgb}
-            if self.smoother.radius:
-                versions["smoothed"] = rgb
+            versions = {"unsmoothed": self.net.finish(L, s.raw), "smoothed": rgb} if self.smoother.radius \
+                else {"unsmoothed": rgb}
             self.report.add(time, s.step, **versions)
 
 

@@ -10,7 +10,7 @@ frame t+1, and ``bw`` the same from t+1 back to t.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -37,16 +37,12 @@ class PairFlow:
     bw: np.ndarray
     trust_fw: np.ndarray
     trust_bw: np.ndarray
+    valid: np.ndarray  # Lai et al.'s hard non-occlusion mask on frame t's pixels, for E_warp
 
     @property
     def trust(self) -> float:
         """The share of the picture the flow explains (both directions)."""
         return 0.5 * float(self.trust_fw.mean() + self.trust_bw.mean())
-
-    @cached_property
-    def valid(self) -> np.ndarray:
-        """Lai et al.'s hard non-occlusion mask on frame t's pixels (see ``valid_mask``)."""
-        return valid_mask(self.fw, self.bw)
 
 
 def work_shape(height: int, width: int, size: int = FLOW_SIZE) -> tuple[int, int]:
@@ -78,7 +74,9 @@ class FlowEstimator:
         a, b = _as_u8(L0), _as_u8(L1m)
         fw = self._dis.calc(a, b, None)
         bw = self._dis.calc(b, a, None)
-        return PairFlow(fw, bw, trust(fw, bw, L0, L1m), trust(bw, fw, L1, L0m))
+        tests_fw, tests_bw = occlusion_tests(fw, bw), occlusion_tests(bw, fw)
+        return PairFlow(fw, bw, trust(fw, L0, L1m, tests_fw), trust(bw, L1, L0m, tests_bw),
+                        valid_mask(tests_fw))
 
 
 def _as_u8(L: np.ndarray) -> np.ndarray:
@@ -137,25 +135,31 @@ def motion_boundary(fw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _squared(du) + _squared(dv), MB_RELATIVE * _squared(fw) + MB_ABSOLUTE
 
 
-def valid_mask(fw: np.ndarray, bw: np.ndarray) -> np.ndarray:
-    """Lai et al.'s hard non-occlusion mask for E_warp: consistent, not on a motion boundary, inside."""
+def occlusion_tests(fw: np.ndarray, bw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On ``fw``'s frame: forward-backward error and motion-boundary strength, each relative to
+    its tolerance (at most 1 passes), and whether the flow lands inside the picture."""
     fb, fb_tol = fb_error(fw, bw)
     mb, mb_tol = motion_boundary(fw)
-    return (fb <= fb_tol) & (mb <= mb_tol) & inside(fw)
+    return fb / fb_tol, mb / mb_tol, inside(fw)
 
 
-def _ramp(value: np.ndarray, tolerance) -> np.ndarray:
+def valid_mask(tests) -> np.ndarray:
+    """Lai et al.'s hard non-occlusion mask for E_warp: consistent, not on a motion boundary, inside."""
+    fb, mb, within = tests
+    return (fb <= 1) & (mb <= 1) & within
+
+
+def _ramp(relative: np.ndarray) -> np.ndarray:
     """1 up to the tolerance, falling linearly to 0 at twice it: no hard edges in the blend."""
-    return np.clip(2.0 - value / tolerance, 0.0, 1.0).astype(np.float32)
+    return np.clip(2.0 - relative, 0.0, 1.0).astype(np.float32)
 
 
-def trust(fw: np.ndarray, bw: np.ndarray, L0: np.ndarray, L1: np.ndarray) -> np.ndarray:
+def trust(fw: np.ndarray, L0: np.ndarray, L1: np.ndarray, tests) -> np.ndarray:
     """Soft trust in [0, 1] for sampling frame 1 along ``fw`` on frame 0's pixels.
 
-    Combines the forward-backward test, motion boundaries, and the lightness found there
-    compared with frame 0's own (``L1`` already level-matched to ``L0``).
+    Combines the occlusion ``tests`` (forward-backward, motion boundaries, inside) with the
+    lightness found there compared with frame 0's own (``L1`` already level-matched to ``L0``).
     """
-    fb, fb_tol = fb_error(fw, bw)
-    mb, mb_tol = motion_boundary(fw)
+    fb, mb, within = tests
     photo = cv2.blur(np.abs(L0 - warp(L1, fw)), (3, 3))
-    return _ramp(fb, fb_tol) * _ramp(mb, mb_tol) * _ramp(photo, PHOTO_TOLERANCE) * inside(fw)
+    return _ramp(fb) * _ramp(mb) * _ramp(photo / PHOTO_TOLERANCE) * within
