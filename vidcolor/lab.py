@@ -44,15 +44,22 @@ def model_input(img: np.ndarray, size: int, order: str = "rgb") -> np.ndarray:
 
 
 def upsample_ab(ab: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
-    """(S, S, 2) ab on the model's grid -> (H, W, 2) float32 at frame size, with torch's interpolation."""
-    kwargs = {} if mode == "nearest" else {"align_corners": False}
-    grid = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).permute(2, 0, 1)[None]
-    up = F.interpolate(grid, size=(height, width), mode=mode, **kwargs)
+    """(S, S, 2) ab on the model's grid -> (H, W, 2) float32 at frame size.
+
+    "nearest" is torch's legacy nearest, as the official pipeline; "bilinear" is OpenCV's, the
+    same half-pixel-centred interpolation as torch's (align_corners=False) at a fifth of the cost.
+    """
+    ab = np.ascontiguousarray(ab, np.float32)
+    if mode == "bilinear":
+        return cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+    grid = torch.from_numpy(ab).permute(2, 0, 1)[None]
+    up = F.interpolate(grid, size=(height, width), mode=mode)
     return up[0].permute(1, 2, 0).contiguous().numpy()
 
 
 def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
-    """L (H, W) and ab (H, W, 2) -> uint8 image; OpenCV clips to [0, 1], then round, not truncate."""
-    lab = np.concatenate([L[:, :, None], ab], axis=2)
+    """L (H, W) and ab (H, W, 2) -> uint8 image; OpenCV clips to [0, 1], then rounds half to even
+    (as NumPy's round: the official ``(x * 255.0).round()``), not truncate."""
+    lab = cv2.merge([L, ab[..., 0], ab[..., 1]])
     out = cv2.cvtColor(lab, _FROM_LAB[order])
-    return (out * np.float32(255.0)).round().astype(np.uint8)
+    return cv2.convertScaleAbs(out, alpha=255.0)  # out >= 0, so the absolute value changes nothing
