@@ -151,15 +151,15 @@ def test_interrupted_run_leaves_no_output(cli, film, tmp_path, monkeypatch):
     from vidcolor.models import colorizer
 
     calls = []
-    real = colorizer.Colorizer.predict
+    real = colorizer.Colorizer.infer
 
-    def interrupt_on_second_batch(self, frames, order="rgb"):
-        calls.append(len(frames))
+    def interrupt_on_second_batch(self, inputs):
+        calls.append(len(inputs))
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(self, frames, order)
+        return real(self, inputs)
 
-    monkeypatch.setattr(colorizer.Colorizer, "predict", interrupt_on_second_batch)
+    monkeypatch.setattr(colorizer.Colorizer, "infer", interrupt_on_second_batch)
     code, out = cli(film, "-o", tmp_path / "out.mp4")
     assert_clean_failure(code, out, "interrupted", folder=tmp_path, exit_code=130)
     assert list(tmp_path.iterdir()) == []

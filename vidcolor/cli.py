@@ -72,7 +72,10 @@ def main():
 @click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULT_MODEL, show_default=True, help="Released DDColor model.")
 @click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder instead of --model.")
 @click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (multiple of 32).")
-@click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; 4 on CPU].")
+@click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; "
+              "on the CPU one per worker].")
+@click.option("--workers", type=int, help="Copies of the network running at once on the CPU, sharing the cores "
+              "[default: 2 up to 7 cores, then one per 4 cores, at most 4].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only.")
 @click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling).")

@@ -17,14 +17,17 @@ from .media.probe import open_input, video_stream
 from .media.timeline import make_span, parse_time
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
-from .stages import BackgroundSink, batched, prefetch
+from .stages import BackgroundSink, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration", "smooth_strength", "report")
 EDIT_LIST_SLACK = 2
-MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity")
+# Frames each queue between stages may hold: enough to absorb the bursts of the smoother
+# (it releases a window's worth after a cut) and of the encoder, so the network never idles.
+QUEUE_FRAMES = 8
+MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers")
 
 
 @dataclass
@@ -98,6 +101,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str |
                     output=str(dst), model=net.model_name, input_size=net.input_size,
                     smooth_strength=strength, flow_size=FLOW_SIZE)
                 run = _Run(net, stream.time_base, span, writer, smoother, metrics)
+                writer.threads = net.threads.encoder_threads
                 count = run.go(decode_frames(container, stream, span, src), total, quiet, src.name)
                 writer.close()
             except BaseException:
@@ -127,7 +131,8 @@ def _smoothing_strength(strength: float | None, parity: bool) -> float:
 
 
 class _Run:
-    """Decode (thread) -> model in batches (this thread) -> smooth (thread) -> finish and encode (thread)."""
+    """Decode and prepare (thread) -> network in batches (this thread, its replicas on their own)
+    -> smooth (thread) -> finish and encode (thread)."""
 
     def __init__(self, net: Colorizer, time_base, span, writer: VideoWriter, smoother: ChromaSmoother | None,
                  report: Report | None):
@@ -137,23 +142,22 @@ class _Run:
 
     def go(self, decoded, total, quiet: bool, name: str) -> int:
         net, smoother = self.net, self.smoother
-        depth = 2 * net.batch_size
-        frames = prefetch(decoded, maxsize=depth, name="decode")
+        depth = max(QUEUE_FRAMES, 2 * net.batch_size)
+        # The network's inputs are made on the decode thread, so the network never waits for them.
+        prepared = prefetch(_with_inputs(net, decoded), maxsize=depth, name="decode")
         encoder = self._encoder = BackgroundSink(self._finish, maxsize=depth, name="encode")
         smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
         count = 0
         with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=name) as bar:
             try:
-                for batch in batched(frames, net.batch_size):
-                    lightness, ab = net.predict([f.rgb for f in batch])
-                    for f, L, a in zip(batch, lightness, ab):
-                        tag = (L, f.pts, f.look)
-                        if smooth is None:
-                            encoder.put(Smoothed(a, a, tag, None))
-                        else:
-                            smooth.put((L, a, tag))
-                    count += len(batch)
-                    bar.update(len(batch))
+                for a, (f, L) in net.infer_stream(prepared):
+                    tag = (L, f.pts, f.look)
+                    if smooth is None:
+                        encoder.put(Smoothed(a, a, tag, None))
+                    else:
+                        smooth.put((L, a, tag))
+                    count += 1
+                    bar.update(1)
                 if smooth is not None:
                     smooth.close()
                     for s in smoother.flush():
@@ -163,7 +167,7 @@ class _Run:
                 for stage in (smooth, encoder):
                     if stage is not None:
                         stage.abort()
-                frames.close()
+                prepared.close()
                 raise
         return count
 
@@ -184,6 +188,13 @@ class _Run:
             versions = {"unsmoothed": self.net.finish(L, s.raw), "smoothed": rgb} if self.smoother.radius \
                 else {"unsmoothed": rgb}
             self.report.add(time, s.step, **versions)
+
+
+def _with_inputs(net: Colorizer, decoded):
+    """(network input, (frame, its full-resolution lightness)) for each decoded frame."""
+    for frame in decoded:
+        L, x = net.prepare(frame.rgb)
+        yield x, (frame, L)
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,

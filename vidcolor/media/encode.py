@@ -130,6 +130,7 @@ class VideoWriter:
         self.copier = PacketCopier(src, self.out, span)
         self.stream = None
         self.frames = 0
+        self.threads = 0  # encoder threads; 0: FFmpeg's choice
 
     @property
     def copied(self) -> list[str]:
@@ -178,6 +179,8 @@ class VideoWriter:
         if t.sample_aspect_ratio:
             s.codec_context.sample_aspect_ratio = t.sample_aspect_ratio
         cc = s.codec_context
+        if self.threads:
+            cc.thread_count = self.threads
         cc.colorspace, cc.color_range = look.colorspace, look.color_range
         cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
         if look.rotation:

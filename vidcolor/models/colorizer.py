@@ -1,8 +1,13 @@
 """Colorizer: the public, frame-level entry point to a loaded DDColor network."""
 from __future__ import annotations
 
+import copy
+import itertools
+import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +16,12 @@ import torch
 from .. import lab
 from ..errors import CheckpointError, VidcolorError
 from ..stages import batched
+from ..threads import ThreadPlan, apply as apply_threads, plan_threads
 from .checkpoint import load_ddcolor, parameter_count, read_state_dict
 from .registry import DEFAULT_MODEL, known_model
 from .weights import cache_dir, download_weights, find_weights, unavailable_error
 
 PRECISIONS = ("fp32", "bf16")
-CPU_BATCH = 4
 # Rough peak memory of one 512x512 image through ConvNeXt-L DDColor; scaled by S^2. Only a
 # starting point: an out-of-memory error halves the batch and retries the same frames.
 _GPU_BYTES_PER_IMAGE_512 = {"fp32": 1.2e9, "bf16": 0.7e9}
@@ -64,18 +69,27 @@ class Colorizer:
     ``Colorizer(...).colorize(frames)`` takes uint8 RGB ``(N, H, W, 3)`` or gray ``(N, H, W)``
     frames (or one frame without N) and returns uint8 RGB of the same size. Only the color is
     the model's: the frames' own lightness is kept at full resolution.
+
+    On the CPU the network runs as ``workers`` replicas sharing one set of weights, each with a
+    share of the cores, and torch's and OpenCV's process-wide thread counts are set to match
+    (see ``vidcolor.threads``). Any method may be called from several threads at once.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "auto",
                  input_size: int = 512, batch_size: int | None = None, precision: str = "fp32",
-                 parity: bool = False, download: bool = True, progress: bool = True):
+                 parity: bool = False, workers: int | None = None, download: bool = True,
+                 progress: bool = True):
         if input_size < 32 or input_size % 32:
             raise VidcolorError(f"input size {input_size} must be a positive multiple of 32")
         if precision not in PRECISIONS:
             raise VidcolorError(f"unknown precision '{precision}': use {' or '.join(PRECISIONS)}")
         if batch_size is not None and batch_size < 1:
             raise VidcolorError(f"batch size {batch_size} must be at least 1")
+        if workers is not None and workers < 1:
+            raise VidcolorError(f"workers {workers} must be at least 1")
         self.device = resolve_device(device)
+        self.threads = plan_threads(self.device, workers)
+        apply_threads(self.threads)
         if precision == "bf16" and self.device.type != "cuda":
             raise VidcolorError(f"bf16 needs a CUDA device (running on {self.device.type}); use fp32")
         self.input_size = input_size
@@ -95,12 +109,18 @@ class Colorizer:
             torch.backends.cudnn.allow_tf32 = False
         self.model: torch.nn.Module = net.to(self.device)
         self.batch_size = batch_size or self._auto_batch_size()
-        # DDColor keeps encoder features in forward hooks: one call at a time per instance.
-        self._lock = threading.Lock()
+        # DDColor keeps encoder features in forward hooks, so each replica runs one call at a time.
+        self.replicas = _replicas(self.model, self.threads.workers)
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        for replica in self.replicas:
+            self._idle.put(replica)
+        self._pool = None if self.threads.workers == 1 else ThreadPoolExecutor(
+            self.threads.workers, "vidcolor-model", initializer=_start_worker, initargs=(self.threads,))
 
     def __repr__(self) -> str:
         return (f"Colorizer(model={self.model_name!r}, device='{self.device}', input_size={self.input_size}, "
-                f"batch_size={self.batch_size}, precision='{self.precision}', parity={self.parity})")
+                f"batch_size={self.batch_size}, precision='{self.precision}', parity={self.parity}, "
+                f"workers={self.threads.workers})")
 
     # -- frames -------------------------------------------------------------------------
     def colorize(self, frames: np.ndarray, order: str = "rgb") -> np.ndarray:
@@ -122,10 +142,11 @@ class Colorizer:
     def colorize_stream(self, frames: Iterable[np.ndarray], order: str = "rgb") -> Iterator[np.ndarray]:
         """Yield colorized frames for any iterable of frames, batching internally, in order.
 
-        Frames may differ in size; memory holds one batch at a time.
+        Frames may differ in size; memory holds a few batches at a time.
         """
-        for batch in batched(frames, self.batch_size):
-            yield from self.colorize_batch(batch, order)
+        prepared = (self.prepare(frame, order) for frame in frames)
+        for ab, L in self.infer_stream((x, L) for L, x in prepared):
+            yield self.finish(L, ab, order)
 
     def colorize_batch(self, frames: list[np.ndarray], order: str = "rgb") -> list[np.ndarray]:
         """Colorize a list of uint8 frames (any sizes) in one pass through the network."""
@@ -138,13 +159,36 @@ class Colorizer:
         Returns each frame's full-resolution Lab lightness (H, W) in [0, 100] and the network's
         ab on its own S x S grid, (B, S, S, 2) float32; ``finish`` makes the frames from them.
         """
-        lightness, inputs = [], []
-        for frame in frames:
-            img = lab.to_float(_as_three_channels(frame))
-            lightness.append(lab.lightness(img, order))
-            inputs.append(lab.model_input(img, self.input_size, order))
-        ab = self.predict_ab(np.stack(inputs))
-        return lightness, ab.permute(0, 2, 3, 1).float().cpu().numpy()
+        lightness, inputs = zip(*(self.prepare(frame, order) for frame in frames))
+        return list(lightness), self.infer(np.stack(inputs))
+
+    def prepare(self, frame: np.ndarray, order: str = "rgb") -> tuple[np.ndarray, np.ndarray]:
+        """The CPU half of ``predict`` for one frame: its lightness (H, W) and network input (3, S, S)."""
+        img = lab.to_float(_as_three_channels(frame))
+        return lab.lightness(img, order), lab.model_input(img, self.input_size, order)
+
+    def infer(self, inputs: np.ndarray) -> np.ndarray:
+        """The network half of ``predict``: (B, 3, S, S) inputs -> (B, S, S, 2) float32 ab."""
+        return self.predict_ab(inputs).permute(0, 2, 3, 1).float().cpu().numpy()
+
+    def infer_stream(self, items: Iterable[tuple[np.ndarray, object]]) -> Iterator[tuple[np.ndarray, object]]:
+        """``(input, tag)`` pairs -> ``(ab, tag)`` pairs, in order: ``infer`` frame by frame, batched.
+
+        On the CPU each replica takes its own share of the frames and starts the next as soon as
+        it is done, never waiting for the others (``infer`` on one batch has to).
+        """
+        if self._pool is None:
+            for chunk in batched(items, self.batch_size):
+                yield from zip(self.infer(np.stack([x for x, _ in chunk])), (tag for _, tag in chunk))
+            return
+        pending: deque = deque()
+        for chunk in batched(items, max(1, self.batch_size // self.threads.workers)):
+            pending.append((self._pool.submit(self.infer, np.stack([x for x, _ in chunk])), [t for _, t in chunk]))
+            if len(pending) > self.threads.workers:  # one queued behind the running ones
+                future, tags = pending.popleft()
+                yield from zip(future.result(), tags)
+        for future, tags in pending:
+            yield from zip(future.result(), tags)
 
     def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
         """Full-resolution lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 frame."""
@@ -159,36 +203,47 @@ class Colorizer:
         """
         results = []
         start = 0
-        with self._lock:
-            while start < len(x):
-                n = min(self.batch_size, len(x) - start)
-                try:
-                    results.append(self._forward(x[start:start + n]))
-                    start += n
-                except torch.OutOfMemoryError:
-                    if self.device.type == "cuda":
-                        torch.cuda.empty_cache()
-                    if n == 1:
-                        raise VidcolorError(
-                            f"out of memory on {self.device} even with one frame at input size "
-                            f"{self.input_size}: try a smaller --input-size or --device cpu") from None
-                    self.batch_size = max(1, n // 2)
+        while start < len(x):
+            n = min(self.batch_size, len(x) - start)
+            try:
+                results.append(self._forward(x[start:start + n]))
+                start += n
+            except torch.OutOfMemoryError:
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                if n == 1:
+                    raise VidcolorError(
+                        f"out of memory on {self.device} even with one frame at input size "
+                        f"{self.input_size}: try a smaller --input-size or --device cpu") from None
+                self.batch_size = max(1, n // 2)
         return torch.cat(results)
 
-    @torch.inference_mode()
     def _forward(self, x: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(x))
-        if self.device.type == "cuda":
-            t = t.pin_memory()
-        t = t.to(self.device, non_blocking=True)
-        if self.precision == "bf16":
-            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
-                return self.model(t).float()
-        return self.model(t)
+        """One pass, its frames shared out between the replicas (unless already on one)."""
+        if self._pool is None or len(x) == 1 or getattr(_worker, "replica", False):
+            return self._forward_replica(x)
+        parts = np.array_split(x, min(len(x), self.threads.workers))
+        return torch.cat(list(self._pool.map(self._forward_replica, parts)))
+
+    @torch.inference_mode()
+    def _forward_replica(self, x: np.ndarray) -> torch.Tensor:
+        model = self._idle.get()
+        try:
+            t = torch.from_numpy(np.ascontiguousarray(x))
+            if self.device.type == "cuda":
+                t = t.pin_memory()
+            t = t.to(self.device, non_blocking=True)
+            if self.precision == "bf16":
+                with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
+                    return model(t).float()
+            return model(t)
+        finally:
+            self._idle.put(model)
 
     def _auto_batch_size(self) -> int:
         if self.device.type != "cuda":
-            return CPU_BATCH
+            # One frame per replica: on the CPU larger batches are slower per frame (cache).
+            return self.threads.workers
         free, _ = torch.cuda.mem_get_info(self.device)
         per_image = _GPU_BYTES_PER_IMAGE_512[self.precision] * (self.input_size / 512) ** 2
         return int(max(1, min(64, 0.7 * free // per_image)))
@@ -200,6 +255,36 @@ def _as_three_channels(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 3 and frame.shape[2] == 3:
         return frame
     raise ValueError(f"a frame must be (H, W, 3) or (H, W); got {frame.shape}")
+
+
+_worker = threading.local()
+
+
+def _start_worker(plan: ThreadPlan) -> None:
+    _worker.replica = True
+    apply_threads(plan)
+
+
+def _replicas(model: torch.nn.Module, n: int) -> list[torch.nn.Module]:
+    """``model`` and n - 1 copies of it that share its weights (only the hooks' state is their own)."""
+    shared: dict[int, torch.Tensor] = {}
+
+    # Plain tensor attributes too (spectral norm's computed weight, the features DDColor's hook
+    # objects hold): they are replaced on each pass, never written in place.
+    def share(value, depth: int) -> None:
+        if isinstance(value, torch.Tensor):
+            shared[id(value)] = value
+        elif depth and isinstance(value, (list, tuple)):
+            for v in value:
+                share(v, depth - 1)
+        elif depth and hasattr(value, "__dict__") and not isinstance(value, torch.nn.Module):
+            for v in vars(value).values():
+                share(v, depth - 1)
+
+    for m in model.modules():
+        for v in itertools.chain(m._parameters.values(), m._buffers.values(), vars(m).values()):
+            share(v, 2)
+    return [model] + [copy.deepcopy(model, dict(shared)) for _ in range(n - 1)]
 
 
 def _check_release(net: torch.nn.Module, model: str, path: Path) -> None:

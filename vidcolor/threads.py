@@ -1,0 +1,56 @@
+"""How the CPU cores are shared between the network, OpenCV and the codecs.
+
+On the CPU the network is the pace-setter and wants every core; the other stages need about a
+tenth as much. Left alone, torch, OpenCV and FFmpeg each start a thread per core and preempt
+one another: an OpenMP team that loses one thread waits at its next barrier, so the network
+slows far more than the work taken from it. Measured on 2 cores (benchmarks/throughput.py):
+one network with 2 intra-op threads reaches 0.89 frames/s alone, two replicas with one thread
+each 1.08; and end to end with the other stages single-threaded beside them, 0.65 -> 0.98.
+
+So on the CPU the network runs as ``workers`` replicas (shared weights) of ``torch_threads``
+each, and OpenCV and the codecs get few threads. On a GPU nothing is limited: the CPU stages
+are then the ones to keep up, and they use every core they can.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import torch
+
+MAX_CPU_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    workers: int  # network replicas running at once
+    torch_threads: int  # intra-op threads of each replica; 0 = torch's default
+    opencv_threads: int  # 0 = OpenCV's default
+    encoder_threads: int  # encoder threads; 0 = FFmpeg's automatic choice (decoding costs little)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def plan_threads(device: torch.device, workers: int | None = None, cores: int | None = None) -> ThreadPlan:
+    """The thread plan for a network on ``device``; ``workers`` overrides the replica count (CPU)."""
+    cores = cores or available_cores()
+    if device.type != "cpu":
+        return ThreadPlan(1, 0, 0, 0)
+    if workers is None:
+        # Two replicas beat one with twice the threads (no shared barrier); past 8 cores a guess.
+        workers = min(2, cores) if cores < 8 else min(MAX_CPU_WORKERS, cores // 4)
+    return ThreadPlan(workers, max(1, cores // workers), 1, max(1, cores // 4))
+
+
+def apply(plan: ThreadPlan) -> None:
+    """Set the process-wide torch and OpenCV thread counts of ``plan`` (the encoder's is set per stream)."""
+    if plan.torch_threads:
+        torch.set_num_threads(plan.torch_threads)
+    if plan.opencv_threads:
+        cv2.setNumThreads(plan.opencv_threads)
