@@ -15,45 +15,16 @@ import argparse
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import av
 import cv2
-import numpy as np
 import torch
 
-from vidcolor import Colorizer
-from vidcolor.temporal import ChromaSmoother
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ARCHS, random_weights, sample_frames  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT / "samples" / "his_girl_friday_1940.mp4"
-ARCHS = {
-    "tiny": dict(encoder_name="convnext-t"),
-    "large": dict(encoder_name="convnext-l"),
-}
-
-
-def random_weights(arch: str, folder: Path) -> Path:
-    from spandrel_extra_arches.architectures.DDColor import DDColor
-
-    torch.manual_seed(0)
-    net = DDColor(**ARCHS[arch], decoder_name="MultiScaleColorDecoder", input_size=(256, 256), nf=512,
-                  num_output_channels=2, last_norm="Spectral", do_normalize=False, num_queries=100,
-                  num_scales=3, dec_layers=9)
-    path = folder / f"ddcolor_random_{arch}.pth"
-    torch.save({"params": net.state_dict()}, path)
-    return path
-
-
-def frames(n: int, width: int, height: int) -> list[np.ndarray]:
-    out = []
-    with av.open(str(CLIP)) as c:
-        for f in c.decode(video=0):
-            out.append(cv2.resize(f.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_LINEAR))
-            if len(out) == n:
-                return out
-    return out
+from vidcolor import Colorizer  # noqa: E402
+from vidcolor.temporal import ChromaSmoother  # noqa: E402
 
 
 def timed(fn, *args):
@@ -74,12 +45,11 @@ def main() -> int:
     p.add_argument("--precision", default="fp32")
     p.add_argument("--strength", type=float, default=0.5)
     args = p.parse_args()
-    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit inside the architecture
 
     with tempfile.TemporaryDirectory() as tmp:
         net = Colorizer(weights=random_weights(args.arch, Path(tmp)), device=args.device, input_size=args.size,
                         batch_size=args.batch_size, precision=args.precision, progress=False)
-    clip = frames(args.frames, args.width, args.height)
+    clip = sample_frames(args.frames, args.width, args.height)
     print(f"{net!r}; {len(clip)} frames of {args.width}x{args.height}; torch threads {torch.get_num_threads()}, "
           f"OpenCV threads {cv2.getNumThreads()}")
     net.predict(clip[:net.batch_size])  # warm-up: allocations, cuDNN autotuning

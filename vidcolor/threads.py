@@ -3,9 +3,10 @@
 On the CPU the network is the pace-setter and wants every core; the other stages need about a
 tenth as much. Left alone, torch, OpenCV and FFmpeg each start a thread per core and preempt
 one another: an OpenMP team that loses one thread waits at its next barrier, so the network
-slows far more than the work taken from it. Measured on 2 cores (benchmarks/throughput.py):
-one network with 2 intra-op threads reaches 0.89 frames/s alone, two replicas with one thread
-each 1.08; and end to end with the other stages single-threaded beside them, 0.65 -> 0.98.
+slows far more than the work taken from it. Measured on 2 cores (paper-tiny at 256, 720p):
+the network alone with 2 intra-op threads makes 0.85 frames/s in batches of 4 and 1.24 one
+frame at a time; two single-threaded replicas, a frame each, 1.44. End to end, smoothed, with
+the other stages single-threaded beside them: 0.63-0.67 frames/s before, 1.18-1.26 after.
 
 So on the CPU the network runs as ``workers`` replicas (shared weights) of ``torch_threads``
 each, and OpenCV and the codecs get few threads. On a GPU nothing is limited: the CPU stages
