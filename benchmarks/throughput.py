@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -152,18 +152,15 @@ def end_to_end(net: Colorizer, film: Path, dst: Path, **options) -> tuple[Clock,
 
 
 def peak_memory(args, weights: Path, film: Path, dst: Path) -> dict:
-    """Peak RSS (from the kernel's accounting of a child process) and peak GPU memory of one run."""
+    """Peak RSS and peak GPU memory of one run in a fresh process."""
     cmd = [sys.executable, __file__, "--child", str(weights), str(film), str(dst), "--device", args.device,
            "--size", str(args.size), "--precision", args.precision]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if proc.returncode:
         raise SystemExit(f"memory run failed on {film}")
-    return {"rss_mb": usage.ru_maxrss / 1024, **json.loads(out)}
+    return json.loads(proc.stdout)
 
 
 def child(argv: list[str]) -> int:
@@ -176,7 +173,17 @@ def child(argv: list[str]) -> int:
                     workers=a.workers, progress=False)
     colorize_video(a.film, a.dst, colorizer=net, overwrite=True, quiet=True)
     gpu = torch.cuda.max_memory_allocated(net.device) / 2**20 if net.device.type == "cuda" else None
-    print(json.dumps({"gpu_mb": gpu}))
+    print(json.dumps({"rss_mb": peak_rss_mb(), "gpu_mb": gpu}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ru_maxrss: Linux carries the forking parent's
+    peak across exec into it."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return 0
 
 
@@ -192,7 +199,7 @@ def main() -> int:
     p.add_argument("--size", type=int, default=256, help="model input size")
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
-    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--frames", type=int, default=48, help="frames of the timed film (0: memory runs only)")
     p.add_argument("--memory-frames", type=int, default=24, help="the shorter film of the memory runs (0: skip)")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="fp32")
@@ -202,6 +209,8 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="vidcolor-bench-"))
     weights = random_weights(args.arch, tmp)
+    if not args.frames:
+        return memory(args, weights, tmp)
     film = write_film(tmp / "film.mp4", sample_frames(args.frames, args.width, args.height))
     net = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
                     workers=args.workers, progress=False)
@@ -254,6 +263,10 @@ def main() -> int:
     print(f"Bound on 'end to end / network alone' when the cores are all busy: network CPU / all stages' CPU "
           f"= {network.cpu / (network.cpu + other_cpu):.3f}")
 
+    return memory(args, weights, tmp)
+
+
+def memory(args, weights: Path, tmp: Path) -> int:
     if args.memory_frames:
         print("\nPeak memory of a whole run in a fresh process (the model included):")
         runs = {}
