@@ -66,31 +66,23 @@ def decode_rgb(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def encode_all(frames, path: Path, threads: int) -> None:
+def encode_all(frames, path: Path, threads: int = 0) -> None:
+    """H.264 with vidcolor's default settings, each frame encoded as it comes (0 threads: x264's choice)."""
     with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=24, options=EncodeSettings().options())
-        s.height, s.width = frames[0].shape[:2]
-        s.pix_fmt = "yuv420p"
-        s.codec_context.thread_count = threads
-        for rgb in frames:
-            out.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")))
-        out.mux(s.encode(None))
-
-
-def naive_loop(net: Colorizer, src: Path, dst: Path) -> int:
-    """Decode, colorize one frame, encode it, next: one loop, as the existing tools run."""
-    n = 0
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         s = None
-        for frame in inp.decode(video=0):
-            rgb = net.colorize_batch([frame.to_ndarray(format="rgb24")])[0]
+        for rgb in frames:
             if s is None:
                 s = out.add_stream("libx264", rate=24, options=EncodeSettings().options())
                 s.height, s.width, s.pix_fmt = rgb.shape[0], rgb.shape[1], "yuv420p"
+                s.codec_context.thread_count = threads
             out.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")))
-            n += 1
         out.mux(s.encode(None))
-    return n
+
+
+def naive_loop(net: Colorizer, src: Path, dst: Path) -> None:
+    """Decode a frame, colorize it alone, encode it, next: one loop, as the existing tools run."""
+    with av.open(str(src)) as inp:
+        encode_all((net.colorize_batch([f.to_ndarray(format="rgb24")])[0] for f in inp.decode(video=0)), dst)
 
 
 STAGES = ("decode", "prepare", "network", "smooth", "finish", "encode")

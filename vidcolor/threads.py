@@ -9,7 +9,7 @@ frame at a time; two single-threaded replicas, a frame each, 1.44. End to end, s
 the other stages single-threaded beside them: 0.63-0.67 frames/s before, 1.18-1.26 after.
 
 So on the CPU the network runs as ``workers`` replicas (shared weights) of ``torch_threads``
-each, and OpenCV and the codecs get few threads. On a GPU nothing is limited: the CPU stages
+each, and OpenCV and the encoder get few threads. On a GPU nothing is limited: the CPU stages
 are then the ones to keep up, and they use every core they can.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -177,14 +177,15 @@ class Colorizer:
         On the CPU each replica takes its own share of the frames and starts the next as soon as
         it is done, never waiting for the others (``infer`` on one batch has to).
         """
-        if self._pool is None:
-            for chunk in batched(items, self.batch_size):
-                yield from zip(self.infer(np.stack([x for x, _ in chunk])), (tag for _, tag in chunk))
-            return
+        pool, workers = self._pool, self.threads.workers
+        # With replicas, one batch queued behind each running one; without, each batch at once.
+        ahead = workers if pool else 0
         pending: deque = deque()
-        for chunk in batched(items, max(1, self.batch_size // self.threads.workers)):
-            pending.append((self._pool.submit(self.infer, np.stack([x for x, _ in chunk])), [t for _, t in chunk]))
-            if len(pending) > self.threads.workers:  # one queued behind the running ones
+        for chunk in batched(items, max(1, self.batch_size // workers)):
+            inputs = np.stack([x for x, _ in chunk])
+            pending.append((pool.submit(self.infer, inputs) if pool else _done(self.infer, inputs),
+                            [tag for _, tag in chunk]))
+            while len(pending) > ahead:
                 future, tags = pending.popleft()
                 yield from zip(future.result(), tags)
         for future, tags in pending:
@@ -258,6 +259,16 @@ def _as_three_channels(frame: np.ndarray) -> np.ndarray:
 
 
 _worker = threading.local()
+
+
+def _done(fn, *args) -> Future:
+    """``fn(*args)`` run here and now, as a finished Future."""
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as e:
+        future.set_exception(e)
+    return future
 
 
 def _start_worker(plan: ThreadPlan) -> None:
