@@ -66,41 +66,57 @@ def main():
     """
 
 
+# The options of colorizing, shared by `colorize` and `batch`.
+_COLORIZE_OPTIONS = [
+    click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULT_MODEL, show_default=True, help="Released DDColor model."),
+    click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder instead of --model."),
+    click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (multiple of 32)."),
+    click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; "
+                 "on the CPU one per worker]."),
+    click.option("--workers", type=int, help="Copies of the network running at once on the CPU, sharing the cores "
+                 "[default: 2 up to 7 cores, then one per 4 cores, at most 4]."),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+    click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only."),
+    click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling)."),
+    click.option("--codec", help="Video encoder [default: libx264; libvpx-vp9 for .webm]."),
+    click.option("--crf", type=int, default=18, show_default=True, help="Constant rate factor (quality) for the encoder."),
+    click.option("--pix-fmt", help="Output pixel format [default: yuv420p; yuv444p where a side is odd]."),
+    click.option("--preset", help="Encoder preset, e.g. slow, medium, veryfast."),
+    click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms)."),
+    click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms)."),
+    click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
+                 "0 (off) to 1 [default: 0.5; off with --parity]."),
+    click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
+    click.option("--overwrite", is_flag=True, help="Replace an existing output."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
+]
+
+
+def _colorize_options(command):
+    for option in reversed(_COLORIZE_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
+    if no_smooth:
+        if smooth_strength:
+            raise click.UsageError("--no-smooth and --smooth-strength contradict each other")
+        return 0.0
+    return smooth_strength
+
+
 @main.command()
 @click.argument("input", type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Output file (or folder, for a folder of stills).")
-@click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULT_MODEL, show_default=True, help="Released DDColor model.")
-@click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder instead of --model.")
-@click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (multiple of 32).")
-@click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; "
-              "on the CPU one per worker].")
-@click.option("--workers", type=int, help="Copies of the network running at once on the CPU, sharing the cores "
-              "[default: 2 up to 7 cores, then one per 4 cores, at most 4].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only.")
-@click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling).")
-@click.option("--codec", help="Video encoder [default: libx264; libvpx-vp9 for .webm].")
-@click.option("--crf", type=int, default=18, show_default=True, help="Constant rate factor (quality) for the encoder.")
-@click.option("--pix-fmt", help="Output pixel format [default: yuv420p; yuv444p where a side is odd].")
-@click.option("--preset", help="Encoder preset, e.g. slow, medium, veryfast.")
-@click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms).")
-@click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms).")
-@click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
-              "0 (off) to 1 [default: 0.5; off with --parity].")
-@click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0).")
+@_colorize_options
 @click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, CDC, "
               "colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON file.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     """Colorize a video, a still image, or a folder of stills."""
     from .pipeline import colorize_path
 
-    if no_smooth:
-        if smooth_strength:
-            raise click.UsageError("--no-smooth and --smooth-strength contradict each other")
-        smooth_strength = 0.0
-    summary = colorize_path(input, output, quiet=quiet, smooth_strength=smooth_strength, **options)
+    summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength), **options)
     if not quiet:
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
         click.echo(f"wrote {summary.output}: {summary.frames} frame(s) in {summary.seconds:.1f} s "
@@ -110,6 +126,87 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
                        f"{len(summary.scene_cuts)} scene cut(s)", err=True)
         if summary.report:
             click.echo(f"report: {summary.report}", err=True)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=str))
+@click.option("-o", "--output", type=click.Path(path_type=str), help="Output folder; the inputs' folders are mirrored in it.")
+@click.option("--status", "status_of", type=click.Path(path_type=str), metavar="OUT_DIR",
+              help="Show where the batch in OUT_DIR stands, and do nothing else.")
+@click.option("--jobs", type=int, help="Items (or segments of a film) at once [default: one per GPU where "
+              "there are several, else 1].")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run on worker processes here, or on a Ray cluster (pip install 'vidcolor[ray]').")
+@click.option("--address", help="Ray cluster address [default: a local Ray instance; 'auto' joins a running one].")
+@click.option("--retry-failed", is_flag=True, help="Try the items that failed in an earlier run again.")
+@click.option("--segment-seconds", type=float, default=60.0, show_default=True,
+              help="Cut films into segments this long; a rerun resumes from the last finished one.")
+@click.option("--report", type=click.Path(path_type=str), help="Write every item's state, time and error to this JSON file.")
+@_colorize_options
+def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **options):
+    """Colorize every video and still in SOURCES (files, folders, glob patterns) into a folder.
+
+    \b
+    Resumable: a manifest in OUT_DIR/.vidcolor records every item; run the same command again to
+    skip what is done, redo what changed, and continue a film from its last finished segment.
+    One bad file never stops the batch; the exit code is 1 when any item failed.
+      vidcolor batch archive/ -o restored/ --jobs 2
+      vidcolor batch --status restored/
+    """
+    from .batch import batch_status, run_batch
+
+    if status_of is not None:
+        if sources or output:
+            raise click.UsageError("--status only reads a batch; give it the output folder alone")
+        _print_status(batch_status(status_of))
+        return
+    if not output:
+        raise click.UsageError("give the output folder with -o OUT_DIR")
+    try:
+        summary = run_batch(list(sources), output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
+                            **options)
+    except KeyboardInterrupt:
+        _fail("interrupted; run the same command again to resume", EXIT_INTERRUPTED)
+    if not quiet:
+        _print_items(summary.items)
+    for item in summary.items:
+        for w in item.warnings:
+            click.echo(f"vidcolor: warning: {w}", err=True)
+        if item.error and not item.skipped:
+            click.echo(f"vidcolor: error: {item.error}", err=True)
+    skipped = sum(i.skipped for i in summary.items)
+    click.echo(f"{summary.count('done')} done ({skipped} already), {summary.failed} failed, "
+               f"{summary.count('pending')} not reached, in {summary.seconds:.1f} s on {summary.engine}", err=True)
+    if summary.failed:
+        sys.exit(1)
+
+
+def _print_items(items) -> None:
+    rows = [("STATE", "TIME", "FRAMES", "INPUT", "ERROR")]
+    for i in items:
+        state = i.state + (" (earlier)" if i.skipped else "")
+        rows.append((state, f"{i.seconds:.1f}s" if i.seconds is not None else "-",
+                     "-" if i.frames is None else str(i.frames), i.input, i.error or ""))
+    _table(rows)
+
+
+def _print_status(rows) -> None:
+    from collections import Counter
+
+    table = [("STATE", "SEGMENTS", "TIME", "INPUT", "ERROR")]
+    for item, done, planned in rows:
+        table.append((item.state, f"{done}/{planned}" if planned else "-",
+                      f"{item.seconds:.1f}s" if item.seconds is not None else "-", item.input, item.error or ""))
+    _table(table)
+    counts = Counter(item.state for item, _, _ in rows)
+    click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "running", "pending")) +
+               (" (running: in progress, or interrupted; rerun to resume)" if counts.get("running") else ""))
+
+
+def _table(rows) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
 
 
 @main.command("eval")
@@ -151,9 +248,7 @@ def weights_list():
         path = find_weights(m)
         size = f"{path.stat().st_size / 1e6:.0f} MB" if path else "-"
         rows.append((m.name, m.filename, size, str(path) if path else "missing"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3])
+    _table(rows)
     click.echo("\nsearched, in order: " + ", ".join(str(d) for d in search_dirs()))
 
 

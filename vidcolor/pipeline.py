@@ -14,7 +14,7 @@ from .media.decode import decode_frames, expected_frames
 from .media.encode import EncodeSettings, VideoWriter
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.probe import open_input, video_stream
-from .media.timeline import make_span, parse_time
+from .media.timeline import Span, make_span, parse_time
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, prefetch
@@ -78,7 +78,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str |
         if Path(report).resolve() == dst.resolve():
             raise VidcolorError(f"{report}: the report and the video cannot be the same file")
     parity = colorizer.parity if colorizer is not None else bool(model_options.get("parity"))
-    strength = _smoothing_strength(smooth_strength, parity)
+    strength = smoothing_strength(smooth_strength, parity)
     start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
     if duration_s == 0:
         raise VidcolorError("--duration must be more than 0")
@@ -86,41 +86,71 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str |
     # Without smoothing the motion is only followed when a report asks for it.
     smoother = ChromaSmoother(strength) if strength or report is not None else None
     t0 = time.perf_counter()
+
+    def make_report(net: Colorizer) -> Report | None:
+        return None if report is None else Report(
+            ("unsmoothed", "smoothed") if strength else ("unsmoothed",), input=str(src), output=str(dst),
+            model=net.model_name, input_size=net.input_size, smooth_strength=strength, flow_size=FLOW_SIZE)
+
     with open_input(src) as container:
         stream = video_stream(container, src)
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
         with atomic_output(dst) as tmp:
-            writer = VideoWriter(tmp, dst, src, container, stream, settings, span)
-            for note in writer.notes:
-                warnings.warn(f"{dst}: {note}", stacklevel=2)
-            try:
-                net = make_colorizer(colorizer, quiet=quiet, **model_options)
-                metrics = None if report is None else Report(
-                    ("unsmoothed", "smoothed") if strength else ("unsmoothed",), input=str(src),
-                    output=str(dst), model=net.model_name, input_size=net.input_size,
-                    smooth_strength=strength, flow_size=FLOW_SIZE)
-                run = _Run(net, stream.time_base, span, writer, smoother, metrics)
-                writer.threads = net.threads.encoder_threads
-                count = run.go(decode_frames(container, stream, span, src), total, quiet, src.name)
-                writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-            if count == 0:
+            run = _encode(src, dst, tmp, container, stream, settings, span, None, smoother,
+                          lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total)
+            if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
-            if span.whole and stream.frames and count < stream.frames - EDIT_LIST_SLACK:
-                raise VidcolorError(f"{src}: truncated or damaged: decoded {count} of the {stream.frames} frames it announces")
-    if metrics is not None:
-        metrics.write(report)
-    for note in writer.dropped:
+            if span.whole and stream.frames and run.count < stream.frames - EDIT_LIST_SLACK:
+                raise VidcolorError(f"{src}: truncated or damaged: decoded {run.count} of the {stream.frames} frames it announces")
+    if run.report is not None:
+        run.report.write(report)
+    for note in run.writer.dropped:
         warnings.warn(f"{src}: stream {note}; it is not in {dst}", stacklevel=2)
-    return Summary(str(dst), count, time.perf_counter() - t0, net.model_name, str(net.device),
-                   writer.copied, writer.dropped, strength, run.cuts, None if report is None else str(report))
+    return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
+                   run.writer.copied, run.writer.dropped, strength, run.cuts, None if report is None else str(report))
 
 
-def _smoothing_strength(strength: float | None, parity: bool) -> float:
+def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
+                     strength: float) -> tuple[int, int]:
+    """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
+
+    ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
+    and the smoother but are not written, so the color of every written frame is the same as an
+    uninterrupted run gives it. Returns (frames written, frames colorized).
+    """
+    src, part = Path(src), Path(part)
+    smoother = ChromaSmoother(strength) if strength else None
+    with open_input(src) as container:
+        stream = video_stream(container, src)
+        with atomic_output(part) as tmp:
+            run = _encode(src, part, tmp, container, stream, settings, decode, emit, smoother,
+                          lambda: colorizer, lambda net: None, True, None, copy_streams=False)
+    return run.writer.frames, run.count
+
+
+def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
+            emit: Span | None, smoother: ChromaSmoother | None, make_net, make_report, quiet: bool,
+            total: int | None, copy_streams: bool = True) -> _Run:
+    """Decode ``span`` of ``stream``, colorize, smooth, and encode into ``tmp``; the finished run."""
+    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, copy_streams)
+    if copy_streams:
+        for note in writer.notes:
+            warnings.warn(f"{dst}: {note}", stacklevel=3)
+    try:
+        net = make_net()
+        run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit)
+        writer.threads = net.threads.encoder_threads
+        run.go(decode_frames(container, stream, span, src), total, quiet, src.name)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return run
+
+
+def smoothing_strength(strength: float | None, parity: bool) -> float:
     if strength is None:
         return 0.0 if parity else DEFAULT_STRENGTH
     window(strength)  # validates the range
@@ -134,13 +164,15 @@ class _Run:
     """Decode and prepare (thread) -> network in batches (this thread, its replicas on their own)
     -> smooth (thread) -> finish and encode (thread)."""
 
-    def __init__(self, net: Colorizer, time_base, span, writer: VideoWriter, smoother: ChromaSmoother | None,
-                 report: Report | None):
+    def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
+                 report: Report | None, emit: Span | None = None):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
+        self.emit = emit  # None: write every frame; else only those in it (the rest is context)
         self.cuts: list[float] = []
+        self.count = 0  # frames through the network
 
-    def go(self, decoded, total, quiet: bool, name: str) -> int:
+    def go(self, decoded, total, quiet: bool, name: str) -> None:
         net, smoother = self.net, self.smoother
         depth = max(QUEUE_FRAMES, 2 * net.batch_size)
         # The network's inputs are made on the decode thread, so the network never waits for them.
@@ -169,7 +201,7 @@ class _Run:
                         stage.abort()
                 prepared.close()
                 raise
-        return count
+        self.count = count
 
     def _smooth(self, item) -> None:
         for s in self.smoother.push(*item):
@@ -177,6 +209,8 @@ class _Run:
 
     def _finish(self, s: Smoothed) -> None:
         L, pts, look = s.tag
+        if self.emit is not None and not self.emit.contains(pts * self.time_base):
+            return
         rgb = self.net.finish(L, s.ab)
         self.writer.write(rgb, pts, look)
         if s.step is None:

@@ -12,6 +12,8 @@ import numpy as np
 from ..errors import VidcolorError, first_line
 from .timeline import Span
 
+SEEK_MARGIN = Fraction(1)  # seconds
+
 
 @dataclass(frozen=True)
 class FrameLook:
@@ -36,7 +38,8 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
     stream.thread_type = "AUTO"
     tb = stream.time_base
     if span.start:
-        container.seek(int(span.start / tb), stream=stream, backward=True)
+        # Some demuxers seek by decode time: from a little earlier, no wanted frame is skipped.
+        container.seek(max(0, int((span.start - SEEK_MARGIN) / tb)), stream=stream, backward=True)
     step = _frame_step(stream)
     pts = None
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -98,6 +99,16 @@ class EncodeSettings:
         return opts
 
 
+def output_muxer(dst: Path) -> str:
+    """The muxer FFmpeg picks for ``dst`` by its name, without writing there."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with av.open(str(Path(folder) / f"probe{dst.suffix}"), "w") as out:
+                return out.format.name
+        except (av.error.FFmpegError, ValueError) as e:
+            raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
+
+
 def _chroma_subsampling(pix_fmt: str) -> tuple[int, int]:
     fmt = av.VideoFormat(pix_fmt, 16, 16)
     if fmt.is_rgb or len(fmt.components) < 3:
@@ -109,11 +120,13 @@ def _chroma_subsampling(pix_fmt: str) -> tuple[int, int]:
 class VideoWriter:
     """Writes the output file: the colorized video stream plus the copied streams of the input.
 
-    The header is written on the first frame, when rotation and color tags are known.
+    The header is written on the first frame, when rotation and color tags are known. With
+    ``copy_streams=False`` it writes the video alone (a segment of a longer film, joined later).
     """
 
     def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
-                 stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span):
+                 stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span,
+                 copy_streams: bool = True):
         self.path, self.src, self.source, self.template = dst, src, source, stream
         self.span = span
         self.time_base: Fraction = stream.time_base
@@ -122,23 +135,24 @@ class VideoWriter:
         except (av.error.FFmpegError, ValueError) as e:
             raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
         try:
-            self.settings, self.notes = settings.resolve(self.out.format.name, dst, stream.codec_context.width,
-                                                         stream.codec_context.height)
+            # Settings already resolved (for another container: a segment's final output) stay as they are.
+            self.settings, self.notes = (settings, []) if settings.muxer else settings.resolve(
+                self.out.format.name, dst, stream.codec_context.width, stream.codec_context.height)
         except VidcolorError:
             self.out.close()
             raise
-        self.copier = PacketCopier(src, self.out, span)
+        self.copier = PacketCopier(src, self.out, span) if copy_streams else None
         self.stream = None
         self.frames = 0
         self.threads = 0  # encoder threads; 0: FFmpeg's choice
 
     @property
     def copied(self) -> list[str]:
-        return self.copier.described
+        return self.copier.described if self.copier else []
 
     @property
     def dropped(self) -> list[str]:
-        return self.copier.dropped
+        return self.copier.dropped if self.copier else []
 
     def write(self, rgb: np.ndarray, pts: int, look: FrameLook) -> None:
         if self.stream is None:
@@ -150,20 +164,20 @@ class VideoWriter:
         frame.time_base = self.time_base
         self._mux(self.stream.encode(frame))
         self.frames += 1
-        self.copier.mux_until(pts * self.time_base)
+        if self.copier:
+            self.copier.mux_until(pts * self.time_base)
 
     def close(self) -> None:
         if self.stream is not None:
             self._mux(self.stream.encode(None))
-        self.copier.mux_until(None)
-        self.copier.close()
-        try:
-            self.out.close()
-        except av.error.FFmpegError as e:
-            raise VidcolorError(f"{self.path}: could not finish the file ({first_line(e)})") from None
+        if self.copier:
+            self.copier.mux_until(None)
+            self.copier.close()
+        finish(self.out, self.path)
 
     def abort(self) -> None:
-        self.copier.close()
+        if self.copier:
+            self.copier.close()
         try:
             self.out.close()
         except Exception:
@@ -185,22 +199,49 @@ class VideoWriter:
         cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
         if look.rotation:
             s.set_display_rotation(look.rotation)
-        s.metadata.update({k: v for k, v in t.metadata.items() if k not in ("handler_name", "vendor_id", "encoder")})
+        s.metadata.update(stream_metadata(t))
         self.stream = s
-        self.copier.add_streams()
-        self.out.metadata.update({k: v for k, v in self.source.metadata.items() if k not in _STALE_METADATA})
-        if self.span.whole:
-            try:
-                self.out.set_chapters(self.source.chapters())
-            except Exception:
-                pass  # a container without chapters support: nothing to carry
-        try:
-            self.out.start_encoding()
-        except (av.error.FFmpegError, ValueError) as e:
-            raise VidcolorError(f"{self.path}: cannot start writing ({first_line(e)})") from None
+        if self.copier:
+            carry_over(self.out, self.source, self.copier, self.span)
+        start(self.out, self.path)
 
     def _mux(self, packets) -> None:
+        mux(self.out, packets, self.path)
+
+
+def stream_metadata(template: av.stream.Stream) -> dict[str, str]:
+    """The input video stream's tags that still describe the colorized one."""
+    return {k: v for k, v in template.metadata.items() if k not in ("handler_name", "vendor_id", "encoder")}
+
+
+def carry_over(out: av.container.OutputContainer, source: av.container.InputContainer, copier: PacketCopier,
+               span: Span) -> None:
+    """Add the copied streams, the container's metadata and (for the whole film) its chapters."""
+    copier.add_streams()
+    out.metadata.update({k: v for k, v in source.metadata.items() if k not in _STALE_METADATA})
+    if span.whole:
         try:
-            self.out.mux(packets)
-        except av.error.FFmpegError as e:
-            raise VidcolorError(f"{self.path}: writing failed ({first_line(e)})") from None
+            out.set_chapters(source.chapters())
+        except Exception:
+            pass  # a container without chapters support: nothing to carry
+
+
+def start(out: av.container.OutputContainer, path: Path) -> None:
+    try:
+        out.start_encoding()
+    except (av.error.FFmpegError, ValueError) as e:
+        raise VidcolorError(f"{path}: cannot start writing ({first_line(e)})") from None
+
+
+def mux(out: av.container.OutputContainer, packets, path: Path) -> None:
+    try:
+        out.mux(packets)
+    except av.error.FFmpegError as e:
+        raise VidcolorError(f"{path}: writing failed ({first_line(e)})") from None
+
+
+def finish(out: av.container.OutputContainer, path: Path) -> None:
+    try:
+        out.close()
+    except av.error.FFmpegError as e:
+        raise VidcolorError(f"{path}: could not finish the file ({first_line(e)})") from None

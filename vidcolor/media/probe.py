@@ -32,3 +32,20 @@ def video_stream(container: av.container.InputContainer, path: str | Path) -> av
     kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
     raise VidcolorError(f"{path}: no video stream (streams found: {kinds})")
 
+
+
+def frame_pts(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+              path: str | Path) -> list[int] | None:
+    """Every frame's presentation time, in order, from the packets alone (nothing is decoded);
+    None where some packet carries no time (raw streams)."""
+    times = []
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue  # the demuxer's flush packet
+            if packet.pts is None:
+                return None
+            times.append(packet.pts)
+    except av.error.FFmpegError as e:
+        raise VidcolorError(f"{path}: corrupt video data ({first_line(e)})") from None
+    return sorted(times)

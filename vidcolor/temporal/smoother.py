@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import VidcolorError
 from .flow import FLOW_SIZE, grid, inside
+from .cuts import HISTORY
 from .motion import MotionTracker, Step
 
 DEFAULT_STRENGTH = 0.5
@@ -35,6 +36,16 @@ def window(strength: float) -> tuple[float, int]:
         raise VidcolorError(f"smoothing strength {strength} must be between 0 (off) and 1")
     sigma = strength * SIGMA_AT_FULL_STRENGTH
     return sigma, math.ceil(2 * sigma)
+
+
+def context_frames(strength: float) -> tuple[int, int]:
+    """Frames a part of a film needs decoded before and after it for its smoothed color to equal
+    an uninterrupted run's: the window's radius on both sides; before it also the previous frame
+    (for the flow) and the cut detector's history."""
+    _, radius = window(strength)
+    if radius == 0:
+        return 0, 0
+    return radius + 1 + HISTORY, radius
 
 
 @dataclass

@@ -1,0 +1,362 @@
+"""Run a batch: find the inputs, decide from the manifest what is left, run it on an engine,
+record every step as it happens, and report.
+
+The driver (this module) owns the manifest; workers only colorize. A long film is planned into
+segments here, its segments run as separate tasks (on any worker), and once all are in the work
+folder they are joined here into the output, without re-encoding.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import VidcolorError
+from ..media.atomic import atomic_output
+from ..media.encode import EncodeSettings, output_muxer
+from ..media.join import join_segments, segment_suffix
+from ..media.probe import open_input, video_stream
+from ..media.timeline import make_span, parse_time
+from ..models import DEFAULT_MODEL
+from ..models.colorizer import resolve_weights
+from ..pipeline import EDIT_LIST_SLACK, MODEL_OPTIONS, VIDEO_ONLY_OPTIONS, smoothing_strength
+from .engines import WorkerDied, make_engine
+from .fingerprint import file_sha256, fingerprint
+from .manifest import DONE, FAILED, Item, Manifest, dump_settings
+from .segments import DEFAULT_SEGMENT_SECONDS, Plan, plan_segments
+from .sources import Source, find_sources
+from .tasks import FileTask, SegmentTask
+
+# The options that change a video's output (and so, changed, make a finished item stale).
+_VIDEO_SETTINGS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
+_MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
+
+
+@dataclass
+class ItemReport:
+    input: str
+    output: str
+    kind: str
+    state: str  # done, failed, or pending (not reached: interrupted)
+    skipped: bool = False  # done in an earlier run, nothing to do now
+    seconds: float | None = None  # working time, all runs together
+    frames: int | None = None  # in the output
+    frames_now: int = 0  # written in this run (the rest was resumed)
+    colorized_now: int = 0  # frames through the network in this run (context frames included)
+    segments: int = 0
+    segments_resumed: int = 0  # finished by an earlier run, used as they were
+    worker: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchSummary:
+    out_dir: str
+    engine: str
+    seconds: float
+    items: list[ItemReport]
+
+    def count(self, state: str) -> int:
+        return sum(1 for i in self.items if i.state == state)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    def write(self, path: Path) -> None:
+        data = {"out_dir": self.out_dir, "engine": self.engine, "seconds": round(self.seconds, 3),
+                "done": self.count(DONE), "failed": self.failed, "skipped": sum(i.skipped for i in self.items),
+                "items": [asdict(i) for i in self.items]}
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int | None = None,
+              address: str | None = None, retry_failed: bool = False,
+              segment_seconds: float = DEFAULT_SEGMENT_SECONDS, report=None, overwrite: bool = False,
+              quiet: bool = False, **options) -> BatchSummary:
+    """Colorize every video and still in ``sources`` (files, folders, glob patterns) into ``out_dir``,
+    mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,
+    failed ones retried with ``retry_failed``; a long film resumes from its last finished segment.
+    ``options`` are those of ``colorize_video`` (a quality ``report`` excepted)."""
+    unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - {"report"}
+    if unknown or "report" in options:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
+    if not segment_seconds > 0:
+        raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
+    if not sources:
+        raise VidcolorError("no inputs given")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VidcolorError(f"{out_dir}: exists and is not a folder")
+    found = find_sources(sources, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch = _Batch(out_dir, found, options, engine, jobs, address, retry_failed, segment_seconds, overwrite, quiet)
+    try:
+        summary = batch.run()
+    except BaseException:
+        batch.close(interrupted=True)
+        raise
+    batch.close()
+    if report is not None:
+        summary.write(Path(report))
+    return summary
+
+
+def batch_status(out_dir) -> list[tuple[Item, int, int]]:
+    """Every item of the batch in ``out_dir`` with (segments finished, segments planned or 0)."""
+    manifest = Manifest(Path(out_dir), create=False)
+    try:
+        return [(item, *manifest.segment_progress(item)) for item in manifest.items()]
+    finally:
+        manifest.close()
+
+
+@dataclass
+class _Job:
+    """One item being worked on in this run."""
+
+    source: Source
+    dst: Path
+    report: ItemReport
+    started: float
+    plan: Plan | None = None
+    parts: list[Path] = field(default_factory=list)
+    span: object = None
+    remaining: int = 0
+    deaths: int = 0
+    failed: bool = False
+
+
+class _Batch:
+    def __init__(self, out_dir: Path, sources: list[Source], options: dict, engine: str, jobs: int | None,
+                 address: str | None, retry_failed: bool, segment_seconds: float, overwrite: bool, quiet: bool):
+        self.out_dir, self.sources, self.quiet = out_dir, sources, quiet
+        self.engine_args = (engine, jobs, options.get("device") or "auto", address)
+        self.retry_failed, self.segment_seconds, self.overwrite = retry_failed, segment_seconds, overwrite
+        self.model_options = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
+        self.model_options.setdefault("model", DEFAULT_MODEL)
+        self.video_options = {k: options.get(k) for k in _VIDEO_SETTINGS if options.get(k) is not None}
+        self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
+        self.start = parse_time(options.get("start"), "--start")
+        self.duration = parse_time(options.get("duration"), "--duration")
+        if self.duration == 0:
+            raise VidcolorError("--duration must be more than 0")
+        self.encode = EncodeSettings(**{k: options.get(k) for k in ("codec", "pix_fmt", "preset")},
+                                     crf=options.get("crf", 18))
+        self.settings = {"image": self._model_settings()}
+        self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
+        self.manifest = Manifest(out_dir)
+        self.engine = None
+        self.reports: list[ItemReport] = []
+
+    def _model_settings(self) -> dict:
+        m = {k: self.model_options.get(k) for k in _MODEL_SETTINGS}
+        weights = m.get("weights")
+        if weights is not None:  # the file, as it is now: another file under the same name is another model
+            path = Path(weights)
+            m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
+            m["model"] = None
+        return m
+
+    # -- the run ------------------------------------------------------------------------
+    def run(self) -> BatchSummary:
+        t0 = time.perf_counter()
+        todo = deque(job for job in map(self._triage, self.sources) if job is not None)
+        ready: deque = deque()
+        running: dict = {}
+        bar = tqdm(total=len(todo), unit="item", disable=self.quiet or not todo, dynamic_ncols=True, desc="batch")
+        try:
+            while todo or ready or running:
+                while len(running) < self._capacity() and (todo or ready):
+                    if not ready:
+                        job = todo.popleft()
+                        ready.extend((job, task) for task in self._begin(job, bar))
+                        continue
+                    job, task = ready.popleft()
+                    if not job.failed:
+                        running[self._submit(task)] = (job, task)
+                if running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        job, task = running.pop(future)
+                        retry = self._finished(job, task, future, bar)
+                        if retry is not None:
+                            ready.appendleft((job, retry))
+        finally:
+            bar.close()
+        return BatchSummary(str(self.out_dir), self.engine.describe if self.engine else "none needed",
+                            time.perf_counter() - t0, self.reports)
+
+    def close(self, interrupted: bool = False) -> None:
+        if self.engine is not None:
+            self.engine.close(interrupted)
+        self.manifest.close()
+
+    def _capacity(self) -> int:
+        return self.engine.capacity if self.engine is not None else 1
+
+    def _submit(self, task):
+        if self.engine is None:
+            # Download (once, here, with its progress bar) before any worker needs the weights.
+            resolve_weights(self.model_options["model"], self.model_options.get("weights"), progress=not self.quiet)
+            self.engine = make_engine(*self.engine_args)
+        return self.engine.submit(task)
+
+    # -- items --------------------------------------------------------------------------
+    def _triage(self, source: Source) -> _Job | None:
+        """The job for ``source``, or None where the manifest says there is nothing to do."""
+        key, dst = str(source.path), self.out_dir / source.output
+        report = ItemReport(key, str(dst), source.kind, "pending")
+        self.reports.append(report)
+        prior = self.manifest.item(key)
+        settings = self.settings[source.kind]
+        try:
+            print_ = fingerprint(source.path)
+        except OSError as e:
+            report.state, report.error = FAILED, f"{source.path}: cannot read ({e.strerror})"
+            return None
+        same = prior is not None and prior.fingerprint == print_ and prior.settings == dump_settings(settings)
+        if same and prior.state == DONE and dst.is_file() and dst.stat().st_size == prior.output_size:
+            report.state, report.skipped, report.seconds, report.frames = DONE, True, prior.seconds, prior.frames
+            return None
+        if same and prior.state == FAILED and not self.retry_failed:
+            report.state, report.skipped, report.error = FAILED, True, prior.error
+            return None
+        # An output this batch finished earlier may be replaced; anyone else's file may not.
+        ours = prior is not None and prior.state == DONE and dst.is_file() and dst.stat().st_size == prior.output_size
+        if not same or prior.state == DONE:
+            self.manifest.reset(key, str(source.output), source.kind, print_, settings)
+            shutil.rmtree(self._work(source), ignore_errors=True)
+        if dst.exists() and not ours and not self.overwrite:
+            self.manifest.start(key)
+            self.manifest.fail(key, f"{dst}: already exists (use --overwrite to replace it)", 0.0)
+            report.state, report.error = FAILED, f"{dst}: already exists (use --overwrite to replace it)"
+            return None
+        return _Job(source, dst, report, 0.0)
+
+    def _begin(self, job: _Job, bar) -> list:
+        """Start ``job``: its tasks (none when it is already complete or cannot be done)."""
+        job.started = time.perf_counter()
+        src, dst = job.source.path, job.dst
+        self.manifest.start(str(src))
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if job.source.kind == "image":
+            return [FileTask(src, dst, (), self._model_tuple())]
+        try:
+            with open_input(src) as container:
+                stream = video_stream(container, src)
+                job.span = make_span(container, self.start, self.duration)
+                cc = stream.codec_context
+                settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height)
+                suffix = segment_suffix(settings.codec)
+                identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
+                job.plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
+                                         identity) if suffix else None
+        except VidcolorError as e:
+            self._fail(job, str(e), bar)
+            return []
+        job.report.warnings += [f"{dst}: {n}" for n in notes]
+        if job.plan is None or len(job.plan.segments) == 1:
+            return [FileTask(src, dst, tuple(sorted({**self.video_options, "smooth_strength": self.strength}.items())),
+                             self._model_tuple())]
+        plan = job.plan
+        self.manifest.use_plan(str(src), plan.key, len(plan.segments))
+        finished = self.manifest.segments_done(str(src), plan.key)
+        work = self._work(job.source)
+        work.mkdir(parents=True, exist_ok=True)
+        for stale in work.iterdir():
+            if not stale.name.startswith(plan.key):
+                stale.unlink()
+        job.parts = [work / f"{plan.key}-{s.index:05d}{suffix}" for s in plan.segments]
+        job.report.segments = len(plan.segments)
+        tasks = []
+        for segment, part in zip(plan.segments, job.parts):
+            if segment.index in finished and part.is_file():
+                job.report.segments_resumed += 1
+                continue
+            tasks.append(SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength,
+                                     self._model_tuple(), segment.index))
+        job.remaining = len(tasks)
+        if not tasks:
+            self._join(job, bar)
+        return tasks
+
+    def _finished(self, job: _Job, task, future, bar):
+        """Record a finished task; returns the task to run again, if it is to be retried."""
+        try:
+            result = future.result()
+        except WorkerDied as e:
+            if job.deaths < getattr(self.engine, "retries_on_death", 0):
+                job.deaths += 1
+                return task
+            self._fail(job, f"{job.source.path}: {e}", bar)
+            return None
+        except VidcolorError as e:
+            self._fail(job, str(e), bar)
+            return None
+        except Exception as e:  # a bug, reported with the item, not fatal to the batch
+            self._fail(job, f"{job.source.path}: internal error: {type(e).__name__}: {e}", bar)
+            return None
+        job.report.frames_now += result.frames
+        job.report.colorized_now += result.colorized
+        job.report.worker = result.worker
+        job.report.warnings += result.warnings
+        if isinstance(task, SegmentTask):
+            self.manifest.segment_done(str(job.source.path), job.plan.key, task.index, result.frames,
+                                       result.colorized, result.seconds)
+            job.remaining -= 1
+            if job.remaining == 0 and not job.failed:
+                self._join(job, bar)
+        elif not job.failed:
+            job.report.warnings += [f"{job.source.path}: stream {d}; it is not in {job.dst}" for d in result.dropped]
+            self._done(job, result.frames, bar)
+        return None
+
+    def _join(self, job: _Job, bar) -> None:
+        src, dst, plan = job.source.path, job.dst, job.plan
+        frames = sum(f for f, _ in self.manifest.segments_done(str(src), plan.key).values())
+        try:
+            if frames == 0:
+                raise VidcolorError(f"{src}: no video frames" + ("" if job.span.whole else " in the requested part"))
+            if frames < plan.frames - EDIT_LIST_SLACK:
+                raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {plan.frames} frames "
+                                    "its packets announce")
+            with atomic_output(dst) as tmp:
+                _, _, dropped = join_segments(job.parts, tmp, dst, src, job.span)
+        except VidcolorError as e:
+            self._fail(job, str(e), bar)
+            return
+        job.report.warnings += [f"{src}: stream {d}; it is not in {dst}" for d in dropped]
+        self._done(job, frames, bar)
+        shutil.rmtree(self._work(job.source), ignore_errors=True)
+
+    def _done(self, job: _Job, frames: int, bar) -> None:
+        seconds = time.perf_counter() - job.started
+        self.manifest.done(str(job.source.path), frames, file_sha256(job.dst), job.dst.stat().st_size, seconds)
+        item = self.manifest.item(str(job.source.path))
+        job.report.state, job.report.frames, job.report.seconds = DONE, frames, item.seconds
+        bar.update(1)
+
+    def _fail(self, job: _Job, message: str, bar) -> None:
+        if job.failed:
+            return
+        job.failed = True
+        self.manifest.fail(str(job.source.path), message, time.perf_counter() - job.started)
+        job.report.state, job.report.error = FAILED, message
+        job.report.seconds = self.manifest.item(str(job.source.path)).seconds
+        bar.update(1)
+
+    def _model_tuple(self) -> tuple:
+        return tuple(sorted(self.model_options.items()))
+
+    def _work(self, source: Source) -> Path:
+        return self.manifest.work / hashlib.sha256(str(source.path).encode()).hexdigest()[:16]

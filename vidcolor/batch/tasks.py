@@ -1,0 +1,93 @@
+"""The units of work an engine runs, in any process on any machine: self-contained and picklable.
+
+A worker keeps its Colorizer between tasks (loading a model takes seconds), so an engine's
+workers are long-lived: processes of the local engine, actors of the Ray engine.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..media.encode import EncodeSettings
+from ..media.timeline import Span
+from ..models import Colorizer
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """Colorize one segment of a film into its own file in the work folder."""
+
+    src: Path
+    part: Path
+    decode: Span
+    emit: Span
+    settings: EncodeSettings  # resolved for the final output's container
+    strength: float
+    model_options: tuple  # sorted (name, value) pairs for Colorizer
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """Colorize a whole file (a still, or a film short enough to be one segment) straight to its output."""
+
+    src: Path
+    dst: Path
+    options: tuple  # sorted (name, value) pairs for colorize_path
+    model_options: tuple
+
+
+@dataclass
+class Result:
+    frames: int  # written
+    colorized: int  # through the network
+    seconds: float
+    worker: str  # host:pid
+    warnings: list[str] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """Runs tasks; one per process (local) or actor (Ray), holding its model between tasks."""
+
+    def __init__(self, device: str | None = None):
+        self.device = device  # overrides the task's device (one GPU per worker)
+        self._colorizer: tuple[tuple, Colorizer] | None = None
+
+    def run(self, task: SegmentTask | FileTask) -> Result:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+            if isinstance(task, SegmentTask):
+                from ..pipeline import colorize_segment
+
+                frames, colorized = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
+                                                     colorizer=self.colorizer(task.model_options),
+                                                     settings=task.settings, strength=task.strength)
+                copied = dropped = []
+            else:
+                from ..pipeline import colorize_path
+
+                summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
+                                        overwrite=True, quiet=True, **dict(task.options))
+                frames = colorized = summary.frames
+                copied, dropped = summary.streams_copied, summary.streams_dropped
+        return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
+                      [str(w.message) for w in caught], copied, dropped)
+
+    def colorizer(self, model_options: tuple) -> Colorizer:
+        options = dict(model_options)
+        if self.device is not None:
+            options["device"] = self.device
+        key = tuple(sorted(options.items()))
+        if self._colorizer is None or self._colorizer[0] != key:
+            self._colorizer = None  # free the old model first
+            self._colorizer = (key, Colorizer(progress=False, **options))
+        return self._colorizer[1]

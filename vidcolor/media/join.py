@@ -1,0 +1,91 @@
+"""Join separately encoded segments of one film into the output, without re-encoding them.
+
+Each segment is the colorized video alone, in a QuickTime-family file (it keeps the stream's
+time base and every packet's decode time exactly). Joining copies their packets in order and
+muxes the input's audio and subtitle streams in step, as an uninterrupted run does.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+
+from ..errors import VidcolorError, first_line
+from .encode import carry_over, finish, mux, start, stream_metadata
+from .probe import open_input, video_stream
+from .remux import PacketCopier
+from .timeline import Span
+
+# In order of preference; both store decode and presentation times exactly, in any time base.
+_SEGMENT_FORMATS = (("mov", ".mov"), ("mp4", ".mp4"))
+
+
+def segment_suffix(encoder: str) -> str | None:
+    """The file suffix to hold segments of ``encoder``'s video; None where no such container can."""
+    try:
+        codec = av.Codec(encoder, "w").canonical_name
+    except (av.error.FFmpegError, ValueError):
+        return None
+    for muxer, suffix in _SEGMENT_FORMATS:
+        if codec in av.open(io.BytesIO(), "w", format=muxer).supported_codecs:
+            return suffix
+    return None
+
+
+def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> tuple[int, list[str], list[str]]:
+    """Write ``tmp`` (the final output ``dst``) from the segment files ``parts`` and the input ``src``'s
+    other streams; returns (video packets, streams copied, streams dropped)."""
+    if not parts:
+        raise VidcolorError(f"{dst}: nothing to join")
+    try:
+        out = av.open(str(tmp), "w")
+    except (av.error.FFmpegError, ValueError) as e:
+        raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
+    packets = 0
+    with open_input(src) as source:
+        copier = PacketCopier(src, out, span)
+        try:
+            with av.open(str(parts[0])) as first:
+                template = first.streams.video[0]
+                stream = out.add_stream_from_template(template)
+                stream.time_base = template.time_base
+                extradata = template.codec_context.extradata
+            stream.metadata.update(stream_metadata(video_stream(source, src)))
+            carry_over(out, source, copier, span)
+            start(out, dst)
+            for part in parts:
+                packets += _copy_video(part, stream, extradata, out, copier, span, dst)
+            copier.mux_until(None)
+        except BaseException:
+            copier.close()
+            try:
+                out.close()
+            except Exception:
+                pass  # the partial file is deleted by the caller
+            raise
+        copier.close()
+        finish(out, dst)
+    return packets, copier.described, copier.dropped
+
+
+def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: Span, dst: Path) -> int:
+    count = 0
+    try:
+        with av.open(str(part)) as segment:
+            video = segment.streams.video[0]
+            # Packets of one stream must share one set of decoder headers (SPS/PPS for H.264).
+            if video.codec_context.extradata != extradata:
+                raise VidcolorError(f"{dst}: segment {part.name} was encoded with other settings; "
+                                    "delete the batch's work folder to start this film again")
+            for packet in segment.demux(video):
+                if packet.dts is None and packet.pts is None:
+                    continue  # demuxer flush packet
+                when = (packet.pts if packet.pts is not None else packet.dts) * packet.time_base + span.shift
+                packet.stream = stream
+                mux(out, packet, dst)
+                count += 1
+                copier.mux_until(when)
+    except av.error.FFmpegError as e:
+        raise VidcolorError(f"{dst}: cannot read the segment {part} ({first_line(e)})") from None
+    return count
