@@ -246,3 +246,44 @@ def _segments_done(out: Path) -> int:
     except sqlite3.OperationalError:  # the driver is still creating it
         return 0
     return n
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_worker_that_dies_has_its_task_run_again(engine, request, long_film, uninterrupted, tiny_weights,
+                                                   tmp_path):
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    command = [sys.executable, "-m", "vidcolor", "batch", long_film, "-o", out, "--codec", "ffv1", "--report",
+               report, "--segment-seconds", SEGMENT_SECONDS, "-q", *model_args(tiny_weights),
+               *engine_args(engine, request)]
+    driver = subprocess.Popen([str(c) for c in command], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while _segments_done(out) < 1 or not _workers(engine, driver.pid):
+        assert driver.poll() is None, f"the batch ended before a worker was killed: {driver.stderr.read()}"
+        assert time.monotonic() < deadline, "no segment finished in time"
+        time.sleep(0.2)
+    killed = _workers(engine, driver.pid)
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = driver.communicate(timeout=300)
+    assert driver.returncode == 0, stderr
+
+    item = read_report(report)["film.mkv"]
+    assert item["state"] == "done" and item["frames"] == FILM_FRAMES
+    assert int(item["worker"].split(":")[1]) not in killed  # the last segments ran in a new process
+    assert all(np.array_equal(a, b) for a, b in zip(decoded_rgb(out / "film.mkv"), decoded_rgb(uninterrupted)))
+
+
+def _workers(engine: str, driver: int) -> list[int]:
+    """The processes running the batch's model: the driver's spawned children, or Ray's actors."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if engine == "local" and ppid == driver and "spawn_main" in cmdline:
+            found.append(int(proc.name))
+        if engine == "ray" and cmdline.startswith("ray::Worker"):
+            found.append(int(proc.name))
+    return found
