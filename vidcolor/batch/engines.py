@@ -33,7 +33,8 @@ def gpu_count() -> int:
 
 def default_jobs(device: str) -> int:
     """One worker per GPU where there are several and the device is not pinned; otherwise one."""
-    return gpu_count() if device in ("auto", "cuda") and gpu_count() > 1 else 1
+    gpus = gpu_count() if device in ("auto", "cuda") else 0
+    return max(1, gpus)
 
 
 def make_engine(name: str, jobs: int | None, device: str, address: str | None = None):
@@ -128,7 +129,8 @@ class LocalEngine:
 # -- Ray --------------------------------------------------------------------------------
 class RayEngine:
     """Actors on a Ray cluster (``address``; None starts a local one), one GPU each where there are
-    GPUs. Ray restarts an actor that dies and runs its task again (``max_task_retries``)."""
+    GPUs (by default one per GPU, or one per machine). Ray restarts an actor that dies and runs
+    its task again (``max_task_retries``)."""
 
     name = "ray"
     RETRIES = 2
@@ -147,10 +149,11 @@ class RayEngine:
                          configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise VidcolorError(f"cannot reach the Ray cluster at {address or 'a local instance'} ({e})") from None
-        gpus = int(ray.cluster_resources().get("GPU", 0)) if device != "cpu" else 0
-        self.capacity = jobs or max(1, gpus)
         if jobs is not None and jobs < 1:
             raise VidcolorError(f"--jobs {jobs} must be at least 1")
+        gpus = int(ray.cluster_resources().get("GPU", 0)) if device != "cpu" else 0
+        # By default one actor per GPU, or on a cluster without GPUs one per machine.
+        self.capacity = jobs or gpus or sum(1 for node in ray.nodes() if node.get("Alive"))
         actor = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=-1,
                            max_task_retries=self.RETRIES)(Worker)
         # On a GPU actor Ray sets CUDA_VISIBLE_DEVICES: "cuda" is then that actor's own GPU.

@@ -331,7 +331,7 @@ class _Batch:
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {plan.frames} frames "
                                     "its packets announce")
             with atomic_output(dst) as tmp:
-                _, _, dropped = join_segments(job.parts, tmp, dst, src, job.span)
+                _, dropped = join_segments(job.parts, tmp, dst, src, job.span)
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return

@@ -33,16 +33,15 @@ def segment_suffix(encoder: str) -> str | None:
     return None
 
 
-def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> tuple[int, list[str], list[str]]:
+def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> tuple[list[str], list[str]]:
     """Write ``tmp`` (the final output ``dst``) from the segment files ``parts`` and the input ``src``'s
-    other streams; returns (video packets, streams copied, streams dropped)."""
+    other streams; returns (streams copied, streams dropped)."""
     if not parts:
         raise VidcolorError(f"{dst}: nothing to join")
     try:
         out = av.open(str(tmp), "w")
     except (av.error.FFmpegError, ValueError) as e:
         raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
-    packets = 0
     with open_input(src) as source:
         copier = PacketCopier(src, out, span)
         try:
@@ -55,7 +54,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
             carry_over(out, source, copier, span)
             start(out, dst)
             for part in parts:
-                packets += _copy_video(part, stream, extradata, out, copier, span, dst)
+                _copy_video(part, stream, extradata, out, copier, span, dst)
             copier.mux_until(None)
         except BaseException:
             copier.close()
@@ -66,11 +65,10 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
             raise
         copier.close()
         finish(out, dst)
-    return packets, copier.described, copier.dropped
+    return copier.described, copier.dropped
 
 
-def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: Span, dst: Path) -> int:
-    count = 0
+def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: Span, dst: Path) -> None:
     try:
         with av.open(str(part)) as segment:
             video = segment.streams.video[0]
@@ -84,8 +82,6 @@ def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: 
                 when = (packet.pts if packet.pts is not None else packet.dts) * packet.time_base + span.shift
                 packet.stream = stream
                 mux(out, packet, dst)
-                count += 1
                 copier.mux_until(when)
     except av.error.FFmpegError as e:
         raise VidcolorError(f"{dst}: cannot read the segment {part} ({first_line(e)})") from None
-    return count
