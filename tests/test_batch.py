@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -210,6 +211,19 @@ def test_dead_workers_are_replaced_and_a_killed_batch_resumes_from_its_last_segm
     assert all(np.array_equal(a, b) for a, b in zip(decoded_rgb(out / "film.mkv"), decoded_rgb(uninterrupted)))
     assert packets(out / "film.mkv", "audio") == packets(long_film, "audio")
     assert not any((out / ".vidcolor" / "work").iterdir())  # the segments are cleaned up
+
+
+def test_a_part_of_a_film_in_segments_equals_the_same_part_in_one_piece(cli, long_film, tmp_path):
+    out, one_piece = tmp_path / "out", tmp_path / "one_piece.mkv"
+    part = ["--start", "1.5", "--duration", "4", "--codec", "ffv1"]
+    code, output = cli("batch", long_film, "-o", out, "--segment-seconds", SEGMENT_SECONDS, "--report",
+                       tmp_path / "r.json", *part)
+    assert code == 0, output
+    assert read_report(tmp_path / "r.json")["film.mkv"]["segments"] == 4
+    assert cli(long_film, "-o", one_piece, *part)[0] == 0
+    times = frame_times(out / "film.mkv")
+    assert len(times) == 100 and times[0] < Fraction(1, FPS) and times == frame_times(one_piece)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded_rgb(out / "film.mkv"), decoded_rgb(one_piece)))
 
 
 def _wait(driver: subprocess.Popen, condition, seconds: float = 240) -> None:

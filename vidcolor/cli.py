@@ -174,7 +174,7 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **optio
             click.echo(f"vidcolor: warning: {w}", err=True)
         if item.error and not item.skipped:
             click.echo(f"vidcolor: error: {item.error}", err=True)
-    skipped = sum(i.skipped for i in summary.items)
+    skipped = sum(i.skipped and i.state == 'done' for i in summary.items)
     click.echo(f"{summary.count('done')} done ({skipped} already), {summary.failed} failed, "
                f"{summary.count('pending')} not reached, in {summary.seconds:.1f} s on {summary.engine}", err=True)
     if summary.failed:

@@ -89,6 +89,9 @@ class LocalEngine:
             else:
                 share = cores[i * len(cores) // jobs:(i + 1) * len(cores) // jobs] if jobs <= len(cores) else None
                 self._setup.append((None, share))
+        # A worker killed on interrupt leaves a lock that multiprocessing's tracker process frees
+        # at exit, with a warning the user can do nothing about; it inherits this filter.
+        os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
         self._pools: list[ProcessPoolExecutor | None] = [None] * jobs
         self._busy = [False] * jobs
         self.describe = f"local, {jobs} worker process(es)" + (f" on {gpus} GPU(s)" if gpus else

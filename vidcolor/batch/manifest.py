@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS items (
     attempts INTEGER NOT NULL DEFAULT 0,
     started REAL,
     finished REAL,
-    seconds REAL                  -- working time, summed over the runs that worked on it
+    seconds REAL                  -- working time, summed over the runs that finished or failed it
 );
 CREATE TABLE IF NOT EXISTS segments (
     input TEXT NOT NULL,
