@@ -72,10 +72,11 @@ def encode_all(frames, path: Path, threads: int = 0) -> None:
         s = None
         for rgb in frames:
             if s is None:
-                s = out.add_stream("libx264", rate=24, options=EncodeSettings().options())
-                s.height, s.width, s.pix_fmt = rgb.shape[0], rgb.shape[1], "yuv420p"
+                settings, _ = EncodeSettings().resolve("mp4", path, rgb.shape[1], rgb.shape[0])
+                s = out.add_stream(settings.codec, rate=24, options=settings.options())
+                s.height, s.width, s.pix_fmt = rgb.shape[0], rgb.shape[1], settings.pix_fmt
                 s.codec_context.thread_count = threads
-            out.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")))
+            out.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=s.pix_fmt)))
         out.mux(s.encode(None))
 
 

@@ -8,6 +8,7 @@ import warnings
 import click
 
 from .errors import VidcolorError
+from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
 
 EXIT_INTERRUPTED = 130
@@ -78,10 +79,12 @@ _COLORIZE_OPTIONS = [
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
     click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only."),
     click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling)."),
-    click.option("--codec", help="Video encoder [default: libx264; libvpx-vp9 for .webm]."),
-    click.option("--crf", type=int, default=18, show_default=True, help="Constant rate factor (quality) for the encoder."),
-    click.option("--pix-fmt", help="Output pixel format [default: yuv420p; yuv444p where a side is odd]."),
-    click.option("--preset", help="Encoder preset, e.g. slow, medium, veryfast."),
+    click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
+        f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
+    click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),
+    click.option("--crf", type=int, help="Constant rate factor (quality) instead of the preset's [web: 18; preview: 28]."),
+    click.option("--pix-fmt", help="Output pixel format instead of the preset's [web: yuv420p; 4:4:4 where a side is odd]."),
+    click.option("--encoder-preset", help="The encoder's own speed preset, e.g. slow, medium, veryfast (x264)."),
     click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms)."),
     click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms)."),
     click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "

@@ -22,7 +22,8 @@ from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
-VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "start", "duration", "smooth_strength", "report")
+VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
+                      "report")
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles.
@@ -59,11 +60,15 @@ def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, *
     return Colorizer(progress=not quiet, **kwargs)
 
 
-def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str | None = None,
-                   crf: int | None = 18, pix_fmt: str | None = None, preset: str | None = None,
-                   start=None, duration=None, smooth_strength: float | None = None, report=None,
-                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str | None = None,
+                   codec: str | None = None, crf: int | None = None, pix_fmt: str | None = None,
+                   encoder_preset: str | None = None, start=None, duration=None,
+                   smooth_strength: float | None = None, report=None, overwrite: bool = False,
+                   quiet: bool = False, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
+
+    ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
+    (see ``vidcolor.media.presets``); ``codec``, ``crf`` and ``pix_fmt`` override its choices.
 
     The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
     to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
@@ -82,7 +87,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, codec: str |
     start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
     if duration_s == 0:
         raise VidcolorError("--duration must be more than 0")
-    settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset)
+    settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset, encoder_preset=encoder_preset)
     # Without smoothing the motion is only followed when a report asks for it.
     smoother = ChromaSmoother(strength) if strength or report is not None else None
     t0 = time.perf_counter()

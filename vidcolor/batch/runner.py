@@ -35,7 +35,7 @@ from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
 
 # The options that change a video's output (and so, changed, make a finished item stale).
-_VIDEO_SETTINGS = ("codec", "crf", "pix_fmt", "preset", "start", "duration")
+_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration")
 _MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
 
 
@@ -94,7 +94,7 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:
         raise VidcolorError("no inputs given")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()  # workers elsewhere (Ray) do not share this working folder
     if out_dir.exists() and not out_dir.is_dir():
         raise VidcolorError(f"{out_dir}: exists and is not a folder")
     found = find_sources(sources, out_dir)
@@ -144,14 +144,16 @@ class _Batch:
         self.retry_failed, self.segment_seconds, self.overwrite = retry_failed, segment_seconds, overwrite
         self.model_options = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
         self.model_options.setdefault("model", DEFAULT_MODEL)
+        if "weights" in self.model_options:
+            self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
         self.video_options = {k: options.get(k) for k in _VIDEO_SETTINGS if options.get(k) is not None}
         self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
         self.start = parse_time(options.get("start"), "--start")
         self.duration = parse_time(options.get("duration"), "--duration")
         if self.duration == 0:
             raise VidcolorError("--duration must be more than 0")
-        self.encode = EncodeSettings(**{k: options.get(k) for k in ("codec", "pix_fmt", "preset")},
-                                     crf=options.get("crf", 18))
+        self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
+                                                                    "encoder_preset")})
         self.settings = {"image": self._model_settings()}
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
         self.manifest = Manifest(out_dir)

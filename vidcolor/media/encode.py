@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import VidcolorError, first_line
 from .decode import FrameLook
+from .presets import output_preset
 from .remux import PacketCopier
 from .timeline import Span
 
@@ -20,7 +21,6 @@ _STALE_METADATA = {"major_brand", "minor_version", "compatible_brands", "encoder
 
 
 DEFAULT_CODEC = "libx264"
-DEFAULT_PIX_FMT = "yuv420p"
 # The encoder where the user names none, by muxer, where H.264 is not allowed in the container
 # or cannot keep exact timestamps there (AVI and ASF store none: read back, H.264 comes a frame late).
 CONTAINER_CODECS = {"webm": "libvpx-vp9", "avi": "mpeg4", "asf": "mpeg4"}
@@ -31,6 +31,7 @@ _CRF_EXTRA = {"libvpx-vp9": {"b": "0"}}
 # Encoders with a fixed quantiser instead of a CRF: --crf 18 maps to q 2 (of 1-31, lower is better).
 _QSCALE_CODECS = {"mpeg4", "mpeg2video", "mpeg1video", "msmpeg4v2", "msmpeg4", "wmv2"}
 _LAMBDA_PER_QP = 118  # FFmpeg's FF_QP2LAMBDA
+_LOSSLESS_CODECS = {"ffv1", "huffyuv", "ffvhuff", "utvideo", "png", "qtrle", "rawvideo"}
 # Containers that store no separate presentation time (or mangle reordered frames): B-frames
 # would shift or lose the timestamps there, so the encoder makes none.
 _NO_REORDER = {"avi", "asf", "mxf", "mpeg", "mpegts", "vob", "flv"}
@@ -38,26 +39,34 @@ _NO_REORDER = {"avi", "asf", "mxf", "mpeg", "mpegts", "vob", "flv"}
 
 @dataclass(frozen=True)
 class EncodeSettings:
-    codec: str | None = None  # None: DEFAULT_CODEC, or the container's own (CONTAINER_CODECS)
-    crf: int | None = 18
-    pix_fmt: str | None = None  # None: DEFAULT_PIX_FMT, or yuv444p where the frame size is odd
-    preset: str | None = None
+    """What the user asked for; ``resolve`` fills in the rest from the output preset and container."""
+
+    codec: str | None = None  # None: the preset's, else DEFAULT_CODEC or the container's own
+    crf: int | None = None  # None: the preset's
+    pix_fmt: str | None = None  # None: the preset's (4:4:4 of the same depth where a side is odd)
+    preset: str | None = None  # an output preset (presets.PRESETS); None: web
+    encoder_preset: str | None = None  # the encoder's own speed preset (x264: slow, veryfast, ...)
     muxer: str | None = None  # the output container, known once resolved
+    extra: tuple = ()  # the preset's encoder options, once resolved
 
     def resolve(self, muxer: str, dst: Path, width: int, height: int) -> tuple[EncodeSettings, list[str]]:
         """These settings with the defaults filled in for this container and frame size, checked;
         and notes for the user about what was chosen. Runs before a single frame is decoded."""
         if muxer in UNSUITABLE:
             raise VidcolorError(f"{dst}: {UNSUITABLE[muxer]}")
+        preset = output_preset(self.preset)
+        if preset.muxers and muxer not in preset.muxers:
+            raise VidcolorError(f"{dst}: --preset {preset.name} writes {preset.summary}; "
+                                f"name the output *{preset.suffix}")
         notes = []
-        codec = self.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
-        pix_fmt = self.pix_fmt or DEFAULT_PIX_FMT
-        sub_w, sub_h = _chroma_subsampling(pix_fmt)
-        if self.pix_fmt is None and (width % sub_w or height % sub_h):
-            pix_fmt = "yuv444p"
-            notes.append(f"the frame size {width}x{height} has an odd side, which {DEFAULT_PIX_FMT} cannot "
+        codec = self.codec or preset.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
+        pix_fmt = self.pix_fmt or preset.pix_fmt_for(width, height)
+        if self.pix_fmt is None and pix_fmt != preset.pix_fmt:
+            notes.append(f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
                          f"store; writing {pix_fmt} to keep every pixel")
-        settings = replace(self, codec=codec, pix_fmt=pix_fmt, muxer=muxer)
+        crf = self.crf if self.crf is not None else preset.crf
+        extra = tuple(sorted(preset.encoder_options.get(codec, {}).items()))
+        settings = replace(self, codec=codec, pix_fmt=pix_fmt, crf=crf, muxer=muxer, extra=extra)
         settings.check(width, height)
         try:
             av.open(io.BytesIO(), "w", format=muxer).add_stream(codec)
@@ -85,8 +94,10 @@ class EncodeSettings:
                                 f"(chroma subsampling needs even sides); use --pix-fmt yuv444p")
 
     def options(self) -> dict[str, str]:
-        opts = {}
-        if self.crf is not None and self.codec in _QSCALE_CODECS:
+        opts = dict(self.extra)
+        if self.crf is not None and self.codec in _LOSSLESS_CODECS:
+            pass  # nothing to trade: FFV1 and the like are lossless whatever is asked
+        elif self.crf is not None and self.codec in _QSCALE_CODECS:
             q = max(1, min(31, round(self.crf / 8)))
             opts.update({"flags": "+qscale", "global_quality": str(q * _LAMBDA_PER_QP)})
         elif self.crf is not None:
@@ -94,8 +105,8 @@ class EncodeSettings:
             opts.update(_CRF_EXTRA.get(self.codec, {}))
         if self.muxer in _NO_REORDER:
             opts["bf"] = "0"
-        if self.preset:
-            opts["preset"] = self.preset
+        if self.encoder_preset:
+            opts["preset"] = self.encoder_preset
         return opts
 
 
