@@ -89,6 +89,9 @@ _COLORIZE_OPTIONS = [
     click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms)."),
     click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
                  "0 (off) to 1 [default: 0.5; off with --parity]."),
+    click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+                 help="Deinterlace (bwdif) before colorizing: auto detects interlaced sources by their flags "
+                 "and a combing test."),
     click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),

@@ -13,6 +13,7 @@ from .media.atomic import atomic_output, check_output_path
 from .media.decode import decode_frames, expected_frames
 from .media.encode import EncodeSettings, VideoWriter
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
+from .media.interlace import detect as detect_interlace
 from .media.probe import open_input, video_stream
 from .media.timeline import Span, make_span, parse_time
 from .metrics import Report
@@ -23,7 +24,7 @@ from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
-                      "report")
+                      "deinterlace", "report")
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles.
@@ -63,12 +64,14 @@ def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, *
 def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str | None = None,
                    codec: str | None = None, crf: int | None = None, pix_fmt: str | None = None,
                    encoder_preset: str | None = None, start=None, duration=None,
-                   smooth_strength: float | None = None, report=None, overwrite: bool = False,
-                   quiet: bool = False, **model_options) -> Summary:
+                   smooth_strength: float | None = None, deinterlace: str = "auto", report=None,
+                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
     (see ``vidcolor.media.presets``); ``codec``, ``crf`` and ``pix_fmt`` override its choices.
+    ``deinterlace``: ``auto`` (interlaced sources are detected and deinterlaced, with a notice),
+    ``on`` or ``off``.
 
     The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
     to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
@@ -101,9 +104,11 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         stream = video_stream(container, src)
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
+        field_order = interlace_of(src, deinterlace)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoother,
-                          lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total)
+                          lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
+                          field_order=field_order)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -117,8 +122,19 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    run.writer.copied, run.writer.dropped, strength, run.cuts, None if report is None else str(report))
 
 
+def interlace_of(src: Path, mode: str) -> str | None:
+    """The field order to deinterlace ``src`` with under ``mode``, or None; tells the user."""
+    found = detect_interlace(src, mode)
+    if found.field_order and mode == "auto":
+        warnings.warn(f"{src}: interlaced: {found.reason}; deinterlacing each frame (bwdif) before "
+                      "colorizing (--deinterlace off to keep the fields)", stacklevel=3)
+    elif mode == "auto" and found.reason != "progressive":
+        warnings.warn(f"{src}: {found.reason}", stacklevel=3)
+    return found.field_order
+
+
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
-                     strength: float) -> tuple[int, int]:
+                     strength: float, field_order: str | None = None) -> tuple[int, int]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
@@ -131,13 +147,13 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, smoother,
-                          lambda: colorizer, lambda net: None, True, None, copy_streams=False)
+                          lambda: colorizer, lambda net: None, True, None, copy_streams=False, field_order=field_order)
     return run.writer.frames, run.count
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoother: ChromaSmoother | None, make_net, make_report, quiet: bool,
-            total: int | None, copy_streams: bool = True) -> _Run:
+            total: int | None, copy_streams: bool = True, field_order: str | None = None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth, and encode into ``tmp``; the finished run."""
     writer = VideoWriter(tmp, dst, src, container, stream, settings, span, copy_streams)
     if copy_streams:
@@ -147,7 +163,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         net = make_net()
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit)
         writer.threads = net.threads.encoder_threads
-        run.go(decode_frames(container, stream, span, src), total, quiet, src.name)
+        run.go(decode_frames(container, stream, span, src, field_order), total, quiet, src.name)
         writer.close()
     except BaseException:
         writer.abort()

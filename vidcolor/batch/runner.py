@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import time
+import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import resolve_weights
-from ..pipeline import EDIT_LIST_SLACK, MODEL_OPTIONS, VIDEO_ONLY_OPTIONS, smoothing_strength
+from ..pipeline import EDIT_LIST_SLACK, MODEL_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of, smoothing_strength
 from .engines import WorkerDied, make_engine
 from .fingerprint import file_sha256, fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
@@ -35,7 +36,7 @@ from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
 
 # The options that change a video's output (and so, changed, make a finished item stale).
-_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration")
+_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace")
 _MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
 
 
@@ -271,6 +272,14 @@ class _Batch:
             return [FileTask(src, dst, tuple(sorted({**self.video_options, "smooth_strength": self.strength}.items())),
                              self._model_tuple())]
         plan = job.plan
+        try:
+            with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
+                warnings.simplefilter("always")
+                field_order = interlace_of(src, self.video_options.get("deinterlace", "auto"))
+        except VidcolorError as e:
+            self._fail(job, str(e), bar)
+            return []
+        job.report.warnings += [str(w.message) for w in caught]
         self.manifest.use_plan(str(src), plan.key, len(plan.segments))
         finished = self.manifest.segments_done(str(src), plan.key)
         work = self._work(job.source)
@@ -286,7 +295,7 @@ class _Batch:
                 job.report.segments_resumed += 1
                 continue
             tasks.append(SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength,
-                                     self._model_tuple(), segment.index))
+                                     self._model_tuple(), field_order, segment.index))
         job.remaining = len(tasks)
         if not tasks:
             self._join(job, bar)

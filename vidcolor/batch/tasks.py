@@ -28,6 +28,7 @@ class SegmentTask:
     settings: EncodeSettings  # resolved for the final output's container
     strength: float
     model_options: tuple  # sorted (name, value) pairs for Colorizer
+    field_order: str | None = None  # deinterlace with this field order first
     index: int = 0
 
 
@@ -70,7 +71,8 @@ class Worker:
 
                 frames, colorized = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
                                                      colorizer=self.colorizer(task.model_options),
-                                                     settings=task.settings, strength=task.strength)
+                                                     settings=task.settings, strength=task.strength,
+                                                     field_order=task.field_order)
                 copied = dropped = []
             else:
                 from ..pipeline import colorize_path

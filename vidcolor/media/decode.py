@@ -10,6 +10,7 @@ import av
 import numpy as np
 
 from ..errors import VidcolorError, first_line
+from .interlace import deinterlace
 from .timeline import Span
 
 SEEK_MARGIN = Fraction(1)  # seconds
@@ -34,7 +35,8 @@ class DecodedFrame:
 
 
 def decode_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                  span: Span, path: str | Path) -> Iterator[DecodedFrame]:
+                  span: Span, path: str | Path, field_order: str | None = None) -> Iterator[DecodedFrame]:
+    """The frames of ``span``, deinterlaced first where ``field_order`` ("tff" or "bff") is given."""
     stream.thread_type = "AUTO"
     tb = stream.time_base
     if span.start:
@@ -42,8 +44,11 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
         container.seek(max(0, int((span.start - SEEK_MARGIN) / tb)), stream=stream, backward=True)
     step = _frame_step(stream)
     pts = None
+    frames = container.decode(stream)
+    if field_order:
+        frames = deinterlace(frames, stream, field_order)
     try:
-        for frame in container.decode(stream):
+        for frame in frames:
             # A frame without a timestamp (raw streams) follows its predecessor by one frame.
             pts = frame.pts if frame.pts is not None else (0 if pts is None else pts + step)
             t = pts * tb
