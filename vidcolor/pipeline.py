@@ -11,7 +11,7 @@ from tqdm import tqdm
 from .errors import VidcolorError
 from .media.atomic import atomic_output, check_output_path
 from .media.decode import decode_frames, expected_frames
-from .media.encode import EncodeSettings, VideoWriter
+from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.interlace import detect as detect_interlace
 from .media.probe import open_input, video_stream
@@ -104,6 +104,11 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         stream = video_stream(container, src)
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
+        # Refuse what cannot be written before anything is read or decoded.
+        settings, notes = settings.resolve(output_muxer(dst), dst, stream.codec_context.width,
+                                           stream.codec_context.height)
+        for note in notes:
+            warnings.warn(f"{dst}: {note}", stacklevel=2)
         field_order = interlace_of(src, deinterlace)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoother,
@@ -154,11 +159,9 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoother: ChromaSmoother | None, make_net, make_report, quiet: bool,
             total: int | None, copy_streams: bool = True, field_order: str | None = None) -> _Run:
-    """Decode ``span`` of ``stream``, colorize, smooth, and encode into ``tmp``; the finished run."""
+    """Decode ``span`` of ``stream``, colorize, smooth, and encode into ``tmp`` with ``settings``
+    already resolved for the output; the finished run."""
     writer = VideoWriter(tmp, dst, src, container, stream, settings, span, copy_streams)
-    if copy_streams:
-        for note in writer.notes:
-            warnings.warn(f"{dst}: {note}", stacklevel=3)
     try:
         net = make_net()
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit)

@@ -131,13 +131,16 @@ def _chroma_subsampling(pix_fmt: str) -> tuple[int, int]:
 class VideoWriter:
     """Writes the output file: the colorized video stream plus the copied streams of the input.
 
-    The header is written on the first frame, when rotation and color tags are known. With
-    ``copy_streams=False`` it writes the video alone (a segment of a longer film, joined later).
+    The header is written on the first frame, when rotation and color tags are known. The
+    settings come resolved for the output (``EncodeSettings.resolve``: its container, which a
+    segment's file need not share). With ``copy_streams=False`` it writes the video alone (a
+    segment of a longer film, joined later).
     """
 
     def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
                  stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span,
                  copy_streams: bool = True):
+        assert settings.muxer, "resolve the settings for the output first"
         self.path, self.src, self.source, self.template = dst, src, source, stream
         self.span = span
         self.time_base: Fraction = stream.time_base
@@ -145,13 +148,7 @@ class VideoWriter:
             self.out = av.open(str(tmp), "w")  # the muxer follows the extension, which tmp shares
         except (av.error.FFmpegError, ValueError) as e:
             raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
-        try:
-            # Settings already resolved (for another container: a segment's final output) stay as they are.
-            self.settings, self.notes = (settings, []) if settings.muxer else settings.resolve(
-                self.out.format.name, dst, stream.codec_context.width, stream.codec_context.height)
-        except VidcolorError:
-            self.out.close()
-            raise
+        self.settings = settings
         self.copier = PacketCopier(src, self.out, span) if copy_streams else None
         self.stream = None
         self.frames = 0

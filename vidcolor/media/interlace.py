@@ -13,7 +13,8 @@ from pathlib import Path
 
 import av
 
-from ..errors import VidcolorError, first_line
+from ..errors import VidcolorError
+from .probe import open_input, video_stream
 
 MODES = ("auto", "on", "off")
 PROBE_FRAMES = 60
@@ -22,7 +23,7 @@ PROBE_FRAMES = 60
 # high: hard-edged synthetic pictures can look combed in a few frames; real interlaced video
 # with motion is combed nearly throughout.
 COMBED_SHARE = 0.8
-MIN_COMBED = 5
+MIN_COMBED = 10
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> 
 
 
 def _probe(path: Path, frames: int) -> tuple[int, dict[str, float]]:
-    """(frames flagged interlaced, idet's multi-frame verdict counts) over the first ``frames``."""
+    """(frames flagged interlaced, idet's multi-frame verdict counts) over the first ``frames``.
+
+    Damaged data ends the probe early: the verdict rests on what was read, and decoding proper
+    reports the damage."""
     flagged, last = 0, None
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            graph = _graph(stream, "idet")
+    with open_input(path) as container:
+        stream = video_stream(container, path)
+        graph = _graph(stream, "idet")
+        try:
             for count, frame in enumerate(container.decode(stream), 1):
                 flagged += bool(frame.interlaced_frame)
                 graph.vpush(frame)
@@ -68,8 +72,8 @@ def _probe(path: Path, frames: int) -> tuple[int, dict[str, float]]:
                 last = out[-1] if out else last
                 if count == frames:
                     break
-    except (av.error.FFmpegError, IndexError) as e:
-        raise VidcolorError(f"{path}: cannot read the video to test it for interlacing ({first_line(e)})") from None
+        except av.error.FFmpegError:
+            pass
     meta = last.metadata if last is not None else {}
     prefix = "lavfi.idet.multiple."
     return flagged, {k[len(prefix):]: float(v) for k, v in meta.items()
