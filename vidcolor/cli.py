@@ -92,6 +92,8 @@ _COLORIZE_OPTIONS = [
     click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
                  help="Deinterlace (bwdif) before colorizing: auto detects interlaced sources by their flags "
                  "and a combing test."),
+    click.option("--fps", type=float, help="Frame rate of an image sequence (a folder of frames, or a pattern "
+                 "such as scans/%06d.dpx) [default: 24]."),
     click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
     click.option("--overwrite", is_flag=True, help="Replace an existing output."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
@@ -119,7 +121,12 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
 @click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, CDC, "
               "colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON file.")
 def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
-    """Colorize a video, a still image, or a folder of stills."""
+    """Colorize a video, a still image, a folder of stills, or an image sequence.
+
+    \b
+    An image sequence (a pattern such as scans/%06d.dpx, or a folder written to a video file)
+    is colorized as one film, smoothed over time, at --fps frames per second.
+    """
     from .pipeline import colorize_path
 
     summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength), **options)

@@ -15,6 +15,7 @@ from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.interlace import detect as detect_interlace
 from .media.probe import open_input, video_stream
+from .media.sequence import is_pattern
 from .media.timeline import Span, make_span, parse_time
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
@@ -24,7 +25,7 @@ from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
-                      "deinterlace", "report")
+                      "deinterlace", "fps", "report")
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles.
@@ -64,14 +65,15 @@ def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, *
 def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str | None = None,
                    codec: str | None = None, crf: int | None = None, pix_fmt: str | None = None,
                    encoder_preset: str | None = None, start=None, duration=None,
-                   smooth_strength: float | None = None, deinterlace: str = "auto", report=None,
-                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+                   smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
+                   report=None, overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
     (see ``vidcolor.media.presets``); ``codec``, ``crf`` and ``pix_fmt`` override its choices.
     ``deinterlace``: ``auto`` (interlaced sources are detected and deinterlaced, with a notice),
-    ``on`` or ``off``.
+    ``on`` or ``off``. ``src`` may be an image sequence, a printf pattern (``scans/%06d.dpx``) or a
+    folder of frames, read at ``fps`` frames per second (24 by default).
 
     The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
     to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
@@ -100,7 +102,10 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             ("unsmoothed", "smoothed") if strength else ("unsmoothed",), input=str(src), output=str(dst),
             model=net.model_name, input_size=net.input_size, smooth_strength=strength, flow_size=FLOW_SIZE)
 
-    with open_input(src) as container:
+    sequence = is_pattern(src) or src.is_dir()
+    if fps is not None and not sequence:
+        raise VidcolorError(f"{src}: --fps is for image sequences; a video file keeps its own timing")
+    with open_input(src, fps) as container:
         stream = video_stream(container, src)
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
@@ -109,11 +114,11 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                                            stream.codec_context.height)
         for note in notes:
             warnings.warn(f"{dst}: {note}", stacklevel=2)
-        field_order = interlace_of(src, deinterlace)
+        field_order = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoother,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
-                          field_order=field_order)
+                          copy_streams=not sequence, field_order=field_order)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -301,10 +306,14 @@ def _colorize_stills(pairs, colorizer, overwrite, quiet, model_options) -> Summa
 
 
 def colorize_path(src, dst, **options) -> Summary:
-    """Dispatch on what ``src`` is: a folder of stills, a still image, or a video."""
-    src = Path(src)
-    if not (src.is_dir() or is_image_path(src)):
+    """Dispatch on what ``src`` is: a folder of stills, a still image, or a video; a folder or a
+    printf pattern of frames written to a video file is an image sequence."""
+    src, dst = Path(src), Path(dst)
+    to_video = bool(dst.suffix) and not is_image_path(dst)
+    if is_pattern(src) or (src.is_dir() and to_video) or not (src.is_dir() or is_image_path(src)):
         return colorize_video(src, dst, **options)
+    if options.get("fps") is not None:
+        raise VidcolorError(f"{src}: --fps is for image sequences written to a video; {dst} is a still or folder")
     if options.get("report") is not None:
         raise VidcolorError(f"{src}: --report measures video over time; it does not apply to stills")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}

@@ -91,6 +91,8 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - {"report"}
     if unknown or "report" in options:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
+    if options.get("fps") is not None:
+        raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
     if not segment_seconds > 0:
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:

@@ -6,14 +6,20 @@ from pathlib import Path
 import av
 
 from ..errors import VidcolorError, first_line
+from .sequence import is_pattern, sequence_input
 
 
-def open_input(path: str | Path) -> av.container.InputContainer:
+def open_input(path: str | Path, fps: float | None = None) -> av.container.InputContainer:
+    """Open a media file, or an image sequence (a printf pattern or a folder) at ``fps``."""
     path = Path(path)
+    if is_pattern(path) or path.is_dir():
+        url, options = sequence_input(path, fps)
+        try:
+            return av.open(url, format="image2", options=options, metadata_errors="replace")
+        except av.error.FFmpegError as e:
+            raise VidcolorError(f"{path}: cannot read this image sequence ({first_line(e)})") from None
     if not path.exists():
         raise VidcolorError(f"{path}: no such file")
-    if path.is_dir():
-        raise VidcolorError(f"{path}: is a folder, not a video file")
     if path.stat().st_size == 0:
         raise VidcolorError(f"{path}: empty file")
     try:
