@@ -242,9 +242,9 @@ class _Batch:
             self.manifest.reset(key, str(source.output), source.kind, print_, settings)
             shutil.rmtree(self._work(source), ignore_errors=True)
         if dst.exists() and not ours and not self.overwrite:
-            self.manifest.start(key)
-            self.manifest.fail(key, f"{dst}: already exists (use --overwrite to replace it)", 0.0)
             report.state, report.error = FAILED, f"{dst}: already exists (use --overwrite to replace it)"
+            self.manifest.start(key)
+            self.manifest.fail(key, report.error, 0.0)
             return None
         return _Job(source, dst, report, 0.0)
 
@@ -269,10 +269,10 @@ class _Batch:
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return []
-        job.report.warnings += [f"{dst}: {n}" for n in notes]
-        if job.plan is None or len(job.plan.segments) == 1:
+        if job.plan is None or len(job.plan.segments) == 1:  # the worker tells its own notices
             return [FileTask(src, dst, tuple(sorted({**self.video_options, "smooth_strength": self.strength}.items())),
                              self._model_tuple())]
+        job.report.warnings += [f"{dst}: {n}" for n in notes]
         plan = job.plan
         try:
             with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
