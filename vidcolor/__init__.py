@@ -9,6 +9,7 @@ Public API::
     colorize_video("film.mp4", "film_color.mp4", model="paper-tiny")   # smoothed over time
     ab = smooth_chroma(L, ab)                  # (N, H, W) L and (N, H, W, 2) ab, Lab float32
     evaluate_video("film.mp4", "film_color.mp4")  # E_warp, CDC, colorfulness, scene cuts
+    vidcolor.batch.run_batch(["archive/"], "restored/")  # a resumable batch (local or Ray engine)
 """
 from .errors import CheckpointError, VidcolorError, WeightsUnavailableError
 from .models import MODELS, Colorizer
