@@ -92,10 +92,12 @@ def test_out_of_memory_with_one_frame_is_a_clear_error(tiny_weights, frames, mon
 def test_video_through_replicas_equals_one_network(tiny_weights, single, tmp_path):
     film = write_video(tmp_path / "film.mp4", width=96, height=64, frames=20, fps=24)
     two = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=2)
-    colorize_video(film, tmp_path / "one.mp4", colorizer=single, quiet=True)
-    colorize_video(film, tmp_path / "two.mp4", colorizer=two, quiet=True)
-    assert frame_times(tmp_path / "two.mp4") == frame_times(film)
-    one, two = decoded_rgb(tmp_path / "one.mp4"), decoded_rgb(tmp_path / "two.mp4")
+    # Lossless: x264 itself is not bit-reproducible from run to run here (same frames in, a few
+    # bytes differ out), so an H.264 comparison would test the encoder, not the replicas.
+    colorize_video(film, tmp_path / "one.mkv", colorizer=single, quiet=True, preset="archive")
+    colorize_video(film, tmp_path / "two.mkv", colorizer=two, quiet=True, preset="archive")
+    assert frame_times(tmp_path / "two.mkv") == frame_times(film)
+    one, two = decoded_rgb(tmp_path / "one.mkv"), decoded_rgb(tmp_path / "two.mkv")
     assert len(one) == len(two) == 20
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
 
