@@ -25,6 +25,7 @@ PRECISIONS = ("fp32", "bf16")
 # Rough peak memory of one 512x512 image through ConvNeXt-L DDColor; scaled by S^2. Only a
 # starting point: an out-of-memory error halves the batch and retries the same frames.
 _GPU_BYTES_PER_IMAGE_512 = {"fp32": 1.2e9, "bf16": 0.7e9}
+_MAX_IMAGES_512 = 16
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -209,7 +210,7 @@ class Colorizer:
             try:
                 results.append(self._forward(x[start:start + n]))
                 start += n
-            except torch.OutOfMemoryError:
+            except (torch.OutOfMemoryError, _TooLargeForKernel):
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
                 if n == 1:
@@ -238,6 +239,10 @@ class Colorizer:
                 with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
                     return model(t).float()
             return model(t)
+        except RuntimeError as e:
+            if "32-bit index math" in str(e):
+                raise _TooLargeForKernel(str(e)) from None
+            raise
         finally:
             self._idle.put(model)
 
@@ -246,8 +251,11 @@ class Colorizer:
             # One frame per replica: on the CPU larger batches are slower per frame (cache).
             return self.threads.workers
         free, _ = torch.cuda.mem_get_info(self.device)
-        per_image = _GPU_BYTES_PER_IMAGE_512[self.precision] * (self.input_size / 512) ** 2
-        return int(max(1, min(64, 0.7 * free // per_image)))
+        scale = (self.input_size / 512) ** 2
+        per_image = _GPU_BYTES_PER_IMAGE_512[self.precision] * scale
+        # Some kernels (replicate padding) index with 32 bits: the decoder's widest activation
+        # (256 channels at S + 1 squared) must stay under 2^31 elements: 31 images at 512.
+        return int(max(1, min(_MAX_IMAGES_512 / scale, 64, 0.7 * free // per_image)))
 
 
 def _as_three_channels(frame: np.ndarray) -> np.ndarray:
@@ -256,6 +264,10 @@ def _as_three_channels(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 3 and frame.shape[2] == 3:
         return frame
     raise ValueError(f"a frame must be (H, W, 3) or (H, W); got {frame.shape}")
+
+
+class _TooLargeForKernel(RuntimeError):
+    """A batch whose activations outgrow a kernel's 32-bit indexing: halved, like out of memory."""
 
 
 _worker = threading.local()

@@ -1,0 +1,73 @@
+"""The CUDA paths: batches, bf16, out-of-memory recovery and a whole video. Skipped without a GPU
+(CI has none); run them on a GPU machine with ``python -m pytest tests/test_gpu.py``."""
+import numpy as np
+import pytest
+import torch
+
+from conftest import TEST_SIZE
+from media_factory import decoded_rgb, frame_times, moving_gray, write_video
+from vidcolor import Colorizer, colorize_video
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return np.stack([moving_gray(160, 96, i) for i in range(9)])
+
+
+def test_gpu_fp32_matches_the_cpu(tiny_weights, frames):
+    # Parity on both: the same upsampling, and true fp32 (no TF32) on the GPU.
+    cpu = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, parity=True)
+    gpu = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4, parity=True)
+    diff = np.abs(cpu.colorize(frames).astype(int) - gpu.colorize(frames))
+    assert diff.max() <= 2 and diff.mean() < 0.05
+
+
+def test_bf16_stays_close_to_fp32(tiny_weights, frames):
+    fp32 = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4)
+    bf16 = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4, precision="bf16")
+    diff = np.abs(fp32.colorize(frames).astype(int) - bf16.colorize(frames))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 8
+
+
+def test_automatic_batch_stays_within_32_bit_kernels(tiny_weights):
+    net = Colorizer(weights=tiny_weights, device="cuda", input_size=512, precision="bf16")
+    assert 1 <= net.batch_size <= 16
+    x = np.random.default_rng(0).random((net.batch_size, 3, 512, 512), dtype=np.float32)
+    assert net.infer(x).shape == (net.batch_size, 512, 512, 2)
+
+
+def test_out_of_memory_halves_the_batch_on_the_gpu(tiny_weights, frames, monkeypatch):
+    net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=8)
+    expected = net.colorize(frames)
+    forward, seen = net.model.forward, []
+
+    def tight(x):
+        seen.append(len(x))
+        if len(x) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return forward(x)
+
+    monkeypatch.setattr(net.model, "forward", tight)
+    out = net.colorize(frames)
+    assert seen[:3] == [8, 4, 2] and net.batch_size == 2
+    # Every frame colorized (cuDNN may pick other kernels for another batch size: not bit for bit).
+    assert out.shape == expected.shape and np.abs(out.astype(int) - expected).max() <= 2
+
+
+def test_video_on_the_gpu_keeps_every_frame_and_timestamp(tiny_weights, tmp_path):
+    film = write_video(tmp_path / "film.mp4", width=160, height=96, frames=30, fps=24)
+    net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, precision="bf16")
+    summary = colorize_video(film, tmp_path / "out.mkv", colorizer=net, quiet=True, preset="archive")
+    assert summary.frames == 30
+    assert _relative_ms(frame_times(tmp_path / "out.mkv")) == _relative_ms(frame_times(film))
+    colored = decoded_rgb(tmp_path / "out.mkv")
+    assert len(colored) == 30 and all(f.shape == (96, 160, 3) for f in colored)
+    assert np.mean([np.ptp(f.astype(int), axis=2).mean() for f in colored]) > 1  # not gray
+
+
+def _relative_ms(times):
+    """Frame times from the first, in whole milliseconds: Matroska's clock (and it shifts every
+    stream by the AAC priming, keeping their offsets)."""
+    return [round(1000 * float(t - times[0])) for t in times]
