@@ -18,6 +18,7 @@ network is DDColor with seeded random weights (its speed does not depend on them
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import subprocess
@@ -37,6 +38,7 @@ from common import ARCHS, random_weights, sample_frames, write_film  # noqa: E40
 
 from vidcolor import Colorizer, colorize_video  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
+from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother  # noqa: E402
 from vidcolor.threads import ThreadPlan, apply as apply_threads, available_cores  # noqa: E402
 
@@ -66,13 +68,14 @@ def decode_rgb(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def encode_all(frames, path: Path, threads: int = 0) -> None:
-    """H.264 with vidcolor's default settings, each frame encoded as it comes (0 threads: x264's choice)."""
+def encode_all(frames, path: Path, threads: int = 0, preset: str | None = None) -> None:
+    """The output preset's encoder and settings (web: H.264), each frame encoded as it comes
+    (0 threads: the encoder's choice)."""
     with av.open(str(path), "w") as out:
         s = None
         for rgb in frames:
             if s is None:
-                settings, _ = EncodeSettings().resolve("mp4", path, rgb.shape[1], rgb.shape[0])
+                settings, _ = EncodeSettings(preset=preset).resolve("mp4", path, rgb.shape[1], rgb.shape[0])
                 s = out.add_stream(settings.codec, rate=24, options=settings.options())
                 s.height, s.width, s.pix_fmt = rgb.shape[0], rgb.shape[1], settings.pix_fmt
                 s.codec_context.thread_count = threads
@@ -89,23 +92,27 @@ def naive_loop(net: Colorizer, src: Path, dst: Path) -> None:
 STAGES = ("decode", "prepare", "network", "smooth", "finish", "encode")
 
 
-def stages(net: Colorizer, film: Path, tmp: Path) -> dict[str, Clock]:
+def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None) -> dict[str, Clock]:
+    """Each stage alone, with the pipeline's thread plan (frames side by side where it says so)."""
     clocks = {name: Clock(net.device) for name in STAGES}
+    plan = net.threads
     with clocks["decode"]:
         frames = decode_rgb(film)
+    workers = Workers(plan.color_workers, "prepare")
     with clocks["prepare"]:
-        prepared = [net.prepare(f) for f in frames]
+        prepared = list(workers.map(net.prepare, frames))
     lightness = [L for L, _ in prepared]
     inputs = [x for _, x in prepared]
     with clocks["network"]:  # driven as the pipeline drives it
         ab = [a for a, _ in net.infer_stream((x, None) for x in inputs)]
-    smoother = ChromaSmoother(DEFAULT_STRENGTH)
+    smoother = ChromaSmoother(DEFAULT_STRENGTH, workers=plan.smooth_workers)
     with clocks["smooth"]:
         smoothed = [s for L, a in zip(lightness, ab) for s in smoother.push(L, a, None)] + smoother.flush()
     with clocks["finish"]:
-        colored = [net.finish(L, s.ab) for L, s in zip(lightness, smoothed)]
+        colored = list(workers.map(lambda pair: net.finish(*pair), zip(lightness, (s.ab for s in smoothed))))
+    workers.close()
     with clocks["encode"]:
-        encode_all(colored, tmp / "stage.mp4", net.threads.encoder_threads)
+        encode_all(colored, tmp / "stage.mp4", net.threads.encoder_threads, preset)
     return clocks
 
 
@@ -197,6 +204,11 @@ def main() -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="fp32")
     p.add_argument("--workers", type=int, help="network replicas (CPU); default: vidcolor's choice")
+    p.add_argument("--preset", help="output preset of the timed runs (default: web)")
+    p.add_argument("--batch-size", type=int, help="frames per pass; default: vidcolor's choice")
+    p.add_argument("--color-workers", type=int, help="frames prepared and finished at once; default: the plan's")
+    p.add_argument("--smooth-workers", type=int, help="frames smoothed at once; default: the plan's")
+    p.add_argument("--opencv-threads", type=int, help="OpenCV's threads per call (0: its default); default: the plan's")
     p.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best is kept")
     args = p.parse_args()
 
@@ -206,7 +218,10 @@ def main() -> int:
         return memory(args, weights, tmp)
     film = write_film(tmp / "film.mp4", sample_frames(args.frames, args.width, args.height))
     net = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
-                    workers=args.workers, progress=False)
+                    workers=args.workers, batch_size=args.batch_size, progress=False)
+    overrides = {k: getattr(args, k) for k in ("color_workers", "smooth_workers", "opencv_threads")
+                 if getattr(args, k) is not None}
+    net.threads = dataclasses.replace(net.threads, **overrides)
     n = args.frames
     print(f"{net!r}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
           f"threads {net.threads}; torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
@@ -230,10 +245,10 @@ def main() -> int:
     runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}))
     for _ in range(args.repeat):
         apply_threads(net.threads)
-        for name, clock in stages(net, film, tmp).items():
+        for name, clock in stages(net, film, tmp, args.preset).items():
             keep(name, clock)
         for label, options in runs:
-            clock, busy_share = end_to_end(net, film, tmp / "out.mp4", **options)
+            clock, busy_share = end_to_end(net, film, tmp / "out.mp4", preset=args.preset, **options)
             keep(label, clock)
             busy[label] = max(busy.get(label, 0.0), busy_share)
         apply_threads(naive_plan)

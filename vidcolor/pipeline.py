@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,10 @@ from .media.interlace import detect as detect_interlace
 from .media.probe import open_input, video_stream
 from .media.sequence import is_pattern
 from .media.timeline import Span, make_span, parse_time
+from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
-from .stages import BackgroundSink, prefetch
+from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
@@ -94,7 +96,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         raise VidcolorError("--duration must be more than 0")
     settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset, encoder_preset=encoder_preset)
     # Without smoothing the motion is only followed when a report asks for it.
-    smoother = ChromaSmoother(strength) if strength or report is not None else None
+    smoothing = strength if strength or report is not None else None
     t0 = time.perf_counter()
 
     def make_report(net: Colorizer) -> Report | None:
@@ -116,7 +118,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             warnings.warn(f"{dst}: {note}", stacklevel=2)
         field_order = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         with atomic_output(dst) as tmp:
-            run = _encode(src, dst, tmp, container, stream, settings, span, None, smoother,
+            run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
                           copy_streams=not sequence, field_order=field_order)
             if run.count == 0:
@@ -152,23 +154,25 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
     uninterrupted run gives it. Returns (frames written, frames colorized).
     """
     src, part = Path(src), Path(part)
-    smoother = ChromaSmoother(strength) if strength else None
     with open_input(src) as container:
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
-            run = _encode(src, part, tmp, container, stream, settings, decode, emit, smoother,
+            run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
                           lambda: colorizer, lambda net: None, True, None, copy_streams=False, field_order=field_order)
     return run.writer.frames, run.count
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
-            emit: Span | None, smoother: ChromaSmoother | None, make_net, make_report, quiet: bool,
+            emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
             total: int | None, copy_streams: bool = True, field_order: str | None = None) -> _Run:
-    """Decode ``span`` of ``stream``, colorize, smooth, and encode into ``tmp`` with ``settings``
-    already resolved for the output; the finished run."""
+    """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
+    smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
+    output; the finished run."""
+    keep_large_arrays_on_mmap()
     writer = VideoWriter(tmp, dst, src, container, stream, settings, span, copy_streams)
     try:
         net = make_net()
+        smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit)
         writer.threads = net.threads.encoder_threads
         run.go(decode_frames(container, stream, span, src, field_order), total, quiet, src.name)
@@ -204,9 +208,12 @@ class _Run:
     def go(self, decoded, total, quiet: bool, name: str) -> None:
         net, smoother = self.net, self.smoother
         depth = max(QUEUE_FRAMES, 2 * net.batch_size)
-        # The network's inputs are made on the decode thread, so the network never waits for them.
-        prepared = prefetch(_with_inputs(net, decoded), maxsize=depth, name="decode")
-        encoder = self._encoder = BackgroundSink(self._finish, maxsize=depth, name="encode")
+        # The network's inputs are made beside the decoder, so the network never waits for them;
+        # frames are prepared, and finished, several at once where the plan has workers for it.
+        preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
+        self._finishing = Workers(net.threads.color_workers, "vidcolor-finish")
+        prepared = prefetch(preparing.map(partial(_with_input, net), decoded), maxsize=depth, name="decode")
+        encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
         smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
         count = 0
         with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=name) as bar:
@@ -214,7 +221,7 @@ class _Run:
                 for a, (f, L) in net.infer_stream(prepared):
                     tag = (L, f.pts, f.look)
                     if smooth is None:
-                        encoder.put(Smoothed(a, a, tag, None))
+                        self._to_encoder(Smoothed(a, a, tag, None))
                     else:
                         smooth.put((L, a, tag))
                     count += 1
@@ -222,7 +229,7 @@ class _Run:
                 if smooth is not None:
                     smooth.close()
                     for s in smoother.flush():
-                        encoder.put(s)
+                        self._to_encoder(s)
                 encoder.close()
             except BaseException:
                 for stage in (smooth, encoder):
@@ -230,18 +237,31 @@ class _Run:
                         stage.abort()
                 prepared.close()
                 raise
+            finally:
+                preparing.close()
+                self._finishing.close()
         self.count = count
 
     def _smooth(self, item) -> None:
         for s in self.smoother.push(*item):
-            self._encoder.put(s)
+            self._to_encoder(s)
 
-    def _finish(self, s: Smoothed) -> None:
-        L, pts, look = s.tag
+    def _to_encoder(self, s: Smoothed) -> None:
+        L, pts, _ = s.tag
         if self.emit is not None and not self.emit.contains(pts * self.time_base):
-            return
-        rgb = self.net.finish(L, s.ab)
-        self.writer.write(rgb, pts, look)
+            return  # context for the smoother only
+        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, s.tag[2])))
+
+    def _finished(self, L, ab, look):
+        """The frame in RGB, and in the encoder's format (converted here, beside other frames)."""
+        rgb = self.net.finish(L, ab)
+        return rgb, self.writer.to_frame(rgb, look)
+
+    def _write(self, item) -> None:
+        s, finished = item
+        L, pts, look = s.tag
+        rgb, frame = finished.result()
+        self.writer.write(frame, pts, look)
         if s.step is None:
             return
         time = float(pts * self.time_base - self.shift)
@@ -253,11 +273,10 @@ class _Run:
             self.report.add(time, s.step, **versions)
 
 
-def _with_inputs(net: Colorizer, decoded):
-    """(network input, (frame, its full-resolution lightness)) for each decoded frame."""
-    for frame in decoded:
-        L, x = net.prepare(frame.rgb)
-        yield x, (frame, L)
+def _with_input(net: Colorizer, frame):
+    """(network input, (frame, its full-resolution lightness)) for a decoded frame."""
+    L, x = net.prepare(frame.rgb)
+    return x, (frame, L)
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 _END = object()
 _POLL = 0.1
@@ -23,6 +25,42 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
+
+
+class Workers:
+    """Calls of a function on ``n`` threads (frames at once), as futures in the caller's order.
+
+    With one worker there is no thread: ``result()`` runs the call on the thread that asks.
+    """
+
+    def __init__(self, n: int, name: str):
+        self.n = n
+        self._pool = ThreadPoolExecutor(n, name) if n > 1 else None
+
+    def submit(self, fn: Callable, *args):
+        return self._pool.submit(fn, *args) if self._pool else _Later(fn, args)
+
+    def map(self, fn: Callable, items: Iterable) -> Iterator:
+        """``fn`` over ``items``, in order, at most two calls per worker ahead of the consumer."""
+        pending: deque = deque()
+        for item in items:
+            pending.append(self.submit(fn, item))
+            if len(pending) > 2 * self.n:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Later:
+    def __init__(self, fn: Callable, args: tuple):
+        self._fn, self._args = fn, args
+
+    def result(self):
+        return self._fn(*self._args)
 
 
 class _Failure:

@@ -162,12 +162,18 @@ class VideoWriter:
     def dropped(self) -> list[str]:
         return self.copier.dropped if self.copier else []
 
-    def write(self, rgb: np.ndarray, pts: int, look: FrameLook) -> None:
-        if self.stream is None:
-            self._start(rgb.shape[1], rgb.shape[0], look)
+    def to_frame(self, rgb: np.ndarray, look: FrameLook) -> av.VideoFrame:
+        """``rgb`` converted to the encoder's pixel format and matrix. Any thread may call it, so
+        several frames convert at once (one 1080p frame takes milliseconds in swscale)."""
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
-                               dst_color_range=look.color_range or None)
+        return frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
+                              dst_color_range=look.color_range or None)
+
+    def write(self, image: np.ndarray | av.VideoFrame, pts: int, look: FrameLook) -> None:
+        """Encode the next frame: RGB, or what ``to_frame`` made of it."""
+        frame = image if isinstance(image, av.VideoFrame) else self.to_frame(image, look)
+        if self.stream is None:
+            self._start(frame.width, frame.height, look)
         frame.pts = pts - self.span.shift_ticks(self.time_base)
         frame.time_base = self.time_base
         self._mux(self.stream.encode(frame))

@@ -1,6 +1,7 @@
 """Follow the input's lightness frame by frame: flow to the previous frame, trust, scene cuts."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,25 +20,56 @@ class Step:
     trust: float  # share of this frame the previous one explains (0 where a shot starts)
 
 
+@dataclass
+class Sample:
+    """One frame's lightness at the working resolution, and what the cut test needs of it."""
+
+    small: np.ndarray
+    histogram: np.ndarray
+    contrast: float
+    shape: tuple
+
+
 class MotionTracker:
-    """One instance per video; ``push`` each frame's full-resolution Lab lightness in order."""
+    """One instance per video; ``push`` each frame's full-resolution Lab lightness in order.
+
+    ``push`` is ``sample`` (in order, cheap), ``flow`` (the cost; may run on any thread, for
+    several frames at once) and ``step`` (in order: the cut test).
+    """
 
     def __init__(self, flow_size: int = FLOW_SIZE, preset: str = "medium"):
         self.flow_size = flow_size
-        self._flow = FlowEstimator(preset)
+        self._preset = preset
+        self._estimators = threading.local()  # an OpenCV DIS instance is not thread-safe
         self._cuts = CutDetector()
-        self._prev: tuple[np.ndarray, np.ndarray, tuple, float] | None = None
+        self._prev: Sample | None = None
 
     def push(self, L: np.ndarray) -> Step:
+        prev, sample = self.sample(L)
+        return self.step(prev, sample, self.flow(prev, sample))
+
+    def sample(self, L: np.ndarray) -> tuple[Sample | None, Sample]:
+        """(the previous frame's sample, this frame's)."""
         small = work_lightness(L, self.flow_size)
-        hist, contrast = histogram(small), float(small.std())
-        prev, self._prev = self._prev, (small, hist, L.shape, contrast)
+        sample = Sample(small, histogram(small), float(small.std()), L.shape)
+        prev, self._prev = self._prev, sample
+        return prev, sample
+
+    def flow(self, prev: Sample | None, sample: Sample) -> PairFlow | None:
+        if prev is None or prev.shape != sample.shape:
+            return None
+        estimator = getattr(self._estimators, "dis", None)
+        if estimator is None:
+            estimator = self._estimators.dis = FlowEstimator(self._preset)
+        return estimator.pair(prev.small, sample.small)
+
+    def step(self, prev: Sample | None, sample: Sample, pair: PairFlow | None) -> Step:
         if prev is None:
-            return Step(small, None, False, 0.0)
-        if prev[2] != L.shape:  # the stream changed size: nothing carries over
-            return Step(small, None, True, 0.0)
-        pair = self._flow.pair(prev[0], small)
+            return Step(sample.small, None, False, 0.0)
+        if pair is None:  # the stream changed size: nothing carries over
+            return Step(sample.small, None, True, 0.0)
         trust = pair.trust
-        if self._cuts.update(trust, js_divergence(prev[1], hist), min(contrast, prev[3])):
-            return Step(small, None, True, trust)
-        return Step(small, pair, False, trust)
+        if self._cuts.update(trust, js_divergence(prev.histogram, sample.histogram),
+                             min(sample.contrast, prev.contrast)):
+            return Step(sample.small, None, True, trust)
+        return Step(sample.small, pair, False, trust)

@@ -13,8 +13,10 @@ by default the averaged ab keeps the average chroma magnitude of what was averag
 from __future__ import annotations
 
 import math
+import weakref
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -69,32 +71,44 @@ class ChromaSmoother:
     ``push(L, ab)`` takes one frame's full-resolution lightness (H, W) in [0, 100] and its ab
     (h, w, 2) at any resolution (the model's grid is enough) and returns the frames that are
     now final, in order; ``flush()`` returns the rest at the end.
+
+    With ``workers`` > 1 the flow of several frame pairs, and the blends of several frames, are
+    computed at once on that many threads (OpenCV releases the GIL): the same numbers, later.
+    The cut test and the order stay sequential.
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH, *, flow_size: int = FLOW_SIZE,
-                 preserve_chroma: bool = True, tracker: MotionTracker | None = None):
+                 preserve_chroma: bool = True, tracker: MotionTracker | None = None, workers: int = 1):
         self.sigma, self.radius = window(strength)
         self.preserve_chroma = preserve_chroma
         self.tracker = tracker or MotionTracker(flow_size)
         self._frames: deque[_Frame] = deque()
         self._first = 0  # index of self._frames[0]
-        self._next = 0  # index of the next frame to emit
+        self._next = 0  # index of the next frame to blend
         self._count = 0
         self._weights = [math.exp(-0.5 * (k / self.sigma) ** 2) if self.sigma else 0.0
                          for k in range(self.radius + 1)]
+        self._pool = None
+        if workers > 1:
+            self._pool = ThreadPoolExecutor(workers, "vidcolor-smooth")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._depth = 2 * workers  # frames in flight at each of the two parallel steps
+        self._tracking: deque = deque()  # (previous sample, sample, flow future, ab, tag)
+        self._blending: deque = deque()  # (frame, smoothed-ab future)
 
     def push(self, L: np.ndarray, ab: np.ndarray, tag=None) -> list[Smoothed]:
-        step = self.tracker.push(L)
-        self._frames.append(_Frame(np.asarray(ab, np.float32), tag, step))
-        self._count += 1
-        out = []
-        if step.cut:  # everything before the cut is final
-            out += self._emit_until(self._count - 1)
-        out += self._emit_until(self._count - self.radius)
-        return out
+        prev, sample = self.tracker.sample(L)
+        flow = self._run(self.tracker.flow, prev, sample)
+        self._tracking.append((prev, sample, flow, np.asarray(ab, np.float32), tag))
+        while self._tracking and (len(self._tracking) > self._depth or self._tracking[0][2].done()):
+            self._track()
+        return self._collect(self._depth)
 
     def flush(self) -> list[Smoothed]:
-        return self._emit_until(self._count)
+        while self._tracking:
+            self._track()
+        self._blend_until(self._count)
+        return self._collect(0)
 
     def stream(self, items) -> Iterator[Smoothed]:
         """Smooth an iterable of (L, ab) or (L, ab, tag), lazily."""
@@ -103,56 +117,88 @@ class ChromaSmoother:
         yield from self.flush()
 
     # -- internals ----------------------------------------------------------------------
+    def _run(self, fn, *args) -> Future:
+        if self._pool is not None:
+            return self._pool.submit(fn, *args)
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def _track(self) -> None:
+        """The oldest frame's flow is in: the cut test, then blend what is now final."""
+        prev, sample, flow, ab, tag = self._tracking.popleft()
+        step = self.tracker.step(prev, sample, flow.result())
+        self._frames.append(_Frame(ab, tag, step))
+        self._count += 1
+        if step.cut:  # everything before the cut is final
+            self._blend_until(self._count - 1)
+        self._blend_until(self._count - self.radius)
+
+    def _collect(self, keep: int) -> list[Smoothed]:
+        """The blended frames, in order: those done, and any beyond ``keep`` still running."""
+        out = []
+        while self._blending and (len(self._blending) > keep or self._blending[0][1].done()):
+            f, ab = self._blending.popleft()
+            out.append(Smoothed(ab.result(), f.ab, f.tag, f.step))
+        return out
+
     def _frame(self, index: int) -> _Frame:
         return self._frames[index - self._first]
 
-    def _emit_until(self, end: int) -> list[Smoothed]:
-        out = []
+    def _blend_until(self, end: int) -> None:
         while self._next < end:
             f = self._frame(self._next)
-            out.append(Smoothed(self._smooth(self._next), f.ab, f.tag, f.step))
+            self._blending.append((f, self._run(_blend, f.ab, self._sides(self._next), self._weights,
+                                                self.preserve_chroma)))
             self._next += 1
         while self._first < self._next - self.radius:
             self._frames.popleft()
             self._first += 1
-        return out
 
-    def _smooth(self, t: int) -> np.ndarray:
-        own = self._frame(t).ab
+    def _sides(self, t: int) -> list[list[tuple]]:
+        """For each direction, the (ab, flow, trust) of each step away from t within its window
+        and shot: what ``_blend`` chains and warps onto frame t."""
         if self.radius == 0:
-            return own
-        h, w = own.shape[:2]
-        num = own.copy()
-        den = np.ones((h, w), np.float32)
-        mag = _length(own)
-        for k, ab, flow, trust in self._neighbours(t):
-            map_x, map_y, trust = _at_size(flow, trust, h, w)
-            warped = cv2.remap(ab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            weight = self._weights[k] * trust
-            num += weight[..., None] * warped
-            den += weight
-            mag += weight * _length(warped)
-        out = num / den[..., None]
-        if self.preserve_chroma:
-            length = _length(out)
-            gain = np.clip(mag / den / np.maximum(length, 1e-6), 1.0, MAX_CHROMA_GAIN)
-            out *= gain[..., None]
-        return out
-
-    def _neighbours(self, t: int):
-        """(distance, ab, flow from t, trust) for each frame of t's window and shot, both ways."""
-        limits = ((1, min(self._count - 1, t + self.radius)), (-1, max(self._first, t - self.radius)))
-        for direction, limit in limits:
-            flow = trust = None
+            return []
+        sides = []
+        for direction, limit in ((1, min(self._count - 1, t + self.radius)), (-1, max(self._first, t - self.radius))):
+            side = []
             for k in range(1, abs(limit - t) + 1):
                 far = t + direction * k
                 # A frame's step holds the flow from the frame before it; None starts a shot.
                 pair = self._frame(max(far, far - direction)).step.pair
                 if pair is None:
                     break
-                step = (pair.fw, pair.trust_fw) if direction > 0 else (pair.bw, pair.trust_bw)
-                flow, trust = _chain(flow, trust, *step)
-                yield k, self._frame(far).ab, flow, trust
+                flow = (pair.fw, pair.trust_fw) if direction > 0 else (pair.bw, pair.trust_bw)
+                side.append((self._frame(far).ab, *flow))
+            sides.append(side)
+        return sides
+
+
+def _blend(own: np.ndarray, sides: list[list[tuple]], weights: list[float], preserve_chroma: bool) -> np.ndarray:
+    """Frame t's ab averaged with its neighbours' warped onto it, weighted by distance and trust."""
+    if not sides:
+        return own
+    h, w = own.shape[:2]
+    num = own.copy()
+    den = np.ones((h, w), np.float32)
+    mag = _length(own)
+    for side in sides:
+        flow = trust = None
+        for k, (ab, step_flow, step_trust) in enumerate(side, 1):
+            flow, trust = _chain(flow, trust, step_flow, step_trust)
+            map_x, map_y, at_size = _at_size(flow, trust, h, w)
+            warped = cv2.remap(ab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            weight = weights[k] * at_size
+            num += weight[..., None] * warped
+            den += weight
+            mag += weight * _length(warped)
+    out = num / den[..., None]
+    if preserve_chroma:
+        length = _length(out)
+        gain = np.clip(mag / den / np.maximum(length, 1e-6), 1.0, MAX_CHROMA_GAIN)
+        out *= gain[..., None]
+    return out
 
 
 def _length(ab: np.ndarray) -> np.ndarray:
