@@ -208,7 +208,7 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, help="frames per pass; default: vidcolor's choice")
     p.add_argument("--color-workers", type=int, help="frames prepared and finished at once; default: the plan's")
     p.add_argument("--smooth-workers", type=int, help="frames smoothed at once; default: the plan's")
-    p.add_argument("--opencv-threads", type=int, help="OpenCV's threads per call (0: its default); default: the plan's")
+    p.add_argument("--opencv-threads", type=int, help="OpenCV's threads per call (1 or more); default: the plan's")
     p.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best is kept")
     args = p.parse_args()
 

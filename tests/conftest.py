@@ -66,3 +66,18 @@ def cli(tiny_weights):
         result = CliRunner().invoke(main, [str(a) for a in args] + extra, catch_exceptions=False)
         return result.exit_code, result.output
     return run
+
+
+def short_of_memory(monkeypatch, net, largest: int) -> list[int]:
+    """Make ``net``'s network run out of memory on passes of more than ``largest`` frames (as
+    CUDA reports it); returns the list the size of every pass attempted is appended to."""
+    forward, seen = net.model.forward, []
+
+    def tight(x):
+        seen.append(len(x))
+        if len(x) > largest:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return forward(x)
+
+    monkeypatch.setattr(net.model, "forward", tight)
+    return seen

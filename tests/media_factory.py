@@ -73,6 +73,12 @@ def frame_times(path: Path) -> list[Fraction]:
         return [f.pts * f.time_base for f in c.decode(c.streams.video[0])]
 
 
+def relative_ms(times: list[Fraction]) -> list[int]:
+    """Frame times from the first, in whole milliseconds: how to compare with a Matroska file
+    (its clock counts milliseconds, and it shifts every stream by the AAC priming, offsets kept)."""
+    return [round(1000 * float(t - times[0])) for t in times]
+
+
 def decoded_rgb(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]

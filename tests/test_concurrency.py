@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TEST_SIZE
-from media_factory import decoded_rgb, frame_times, write_video
+from conftest import ROOT, TEST_SIZE, short_of_memory
+from media_factory import decoded_rgb, frame_times, relative_ms, write_video
 from vidcolor import Colorizer, colorize_video, lab
 from vidcolor.threads import ThreadPlan, plan_threads
 
@@ -60,16 +60,7 @@ def test_replicas_give_the_same_pixels_in_the_same_order(tiny_weights, single, f
 
 def test_out_of_memory_halves_the_batch_and_retries_the_same_frames(tiny_weights, single, frames, monkeypatch):
     c = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, batch_size=4)
-    forward = c.model.forward
-    seen = []
-
-    def tight_memory(x):
-        seen.append(len(x))
-        if len(x) > 1:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return forward(x)
-
-    monkeypatch.setattr(c.model, "forward", tight_memory)
+    seen = short_of_memory(monkeypatch, c, largest=1)
     out = c.colorize(np.stack(frames))
     assert seen[:3] == [4, 2, 1] and set(seen[3:]) == {1}
     assert c.batch_size == 1
@@ -81,11 +72,7 @@ def test_out_of_memory_with_one_frame_is_a_clear_error(tiny_weights, frames, mon
     from vidcolor.errors import VidcolorError
 
     c = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, batch_size=2)
-
-    def no_memory(x):
-        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-
-    monkeypatch.setattr(c.model, "forward", no_memory)
+    short_of_memory(monkeypatch, c, largest=0)
     with pytest.raises(VidcolorError, match="out of memory on cpu even with one frame"):
         c.colorize(frames[0])
 
@@ -97,7 +84,7 @@ def test_video_through_replicas_equals_one_network(tiny_weights, single, tmp_pat
     # bytes differ out), so an H.264 comparison would test the encoder, not the replicas.
     colorize_video(film, tmp_path / "one.mkv", colorizer=single, quiet=True, preset="archive")
     colorize_video(film, tmp_path / "two.mkv", colorizer=two, quiet=True, preset="archive")
-    assert _relative_ms(frame_times(tmp_path / "two.mkv")) == _relative_ms(frame_times(film))
+    assert relative_ms(frame_times(tmp_path / "two.mkv")) == relative_ms(frame_times(film))
     one, two = decoded_rgb(tmp_path / "one.mkv"), decoded_rgb(tmp_path / "two.mkv")
     assert len(one) == len(two) == 20
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
@@ -111,9 +98,3 @@ def test_bilinear_chroma_upsampling_matches_torch():
     ours = lab.upsample_ab(ab, 113, 201, "bilinear")
     assert ours.shape == (113, 201, 2)
     assert np.abs(ours - expected[0].permute(1, 2, 0).numpy()).max() < 0.01
-
-
-def _relative_ms(times):
-    """Frame times from the first, in whole milliseconds: Matroska's clock (and it shifts every
-    stream by the AAC priming, keeping their offsets)."""
-    return [round(1000 * float(t - times[0])) for t in times]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TEST_SIZE
-from media_factory import decoded_rgb, frame_times, moving_gray, write_video
+from conftest import TEST_SIZE, short_of_memory
+from media_factory import decoded_rgb, frame_times, relative_ms, moving_gray, write_video
 from vidcolor import Colorizer, colorize_video
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
@@ -41,15 +41,7 @@ def test_automatic_batch_stays_within_32_bit_kernels(tiny_weights):
 def test_out_of_memory_halves_the_batch_on_the_gpu(tiny_weights, frames, monkeypatch):
     net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=8)
     expected = net.colorize(frames)
-    forward, seen = net.model.forward, []
-
-    def tight(x):
-        seen.append(len(x))
-        if len(x) > 2:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return forward(x)
-
-    monkeypatch.setattr(net.model, "forward", tight)
+    seen = short_of_memory(monkeypatch, net, largest=2)
     out = net.colorize(frames)
     assert seen[:3] == [8, 4, 2] and net.batch_size == 2
     # Every frame colorized (cuDNN may pick other kernels for another batch size: not bit for bit).
@@ -61,13 +53,7 @@ def test_video_on_the_gpu_keeps_every_frame_and_timestamp(tiny_weights, tmp_path
     net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, precision="bf16")
     summary = colorize_video(film, tmp_path / "out.mkv", colorizer=net, quiet=True, preset="archive")
     assert summary.frames == 30
-    assert _relative_ms(frame_times(tmp_path / "out.mkv")) == _relative_ms(frame_times(film))
+    assert relative_ms(frame_times(tmp_path / "out.mkv")) == relative_ms(frame_times(film))
     colored = decoded_rgb(tmp_path / "out.mkv")
     assert len(colored) == 30 and all(f.shape == (96, 160, 3) for f in colored)
     assert np.mean([np.ptp(f.astype(int), axis=2).mean() for f in colored]) > 1  # not gray
-
-
-def _relative_ms(times):
-    """Frame times from the first, in whole milliseconds: Matroska's clock (and it shifts every
-    stream by the AAC priming, keeping their offsets)."""
-    return [round(1000 * float(t - times[0])) for t in times]

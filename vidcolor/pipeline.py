@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -247,10 +247,10 @@ class _Run:
             self._to_encoder(s)
 
     def _to_encoder(self, s: Smoothed) -> None:
-        L, pts, _ = s.tag
+        L, pts, look = s.tag
         if self.emit is not None and not self.emit.contains(pts * self.time_base):
             return  # context for the smoother only
-        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, s.tag[2])))
+        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look)))
 
     def _finished(self, L, ab, look):
         """The frame in RGB, and in the encoder's format (converted here, beside other frames)."""

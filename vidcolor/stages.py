@@ -30,7 +30,8 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 class Workers:
     """Calls of a function on ``n`` threads (frames at once), as futures in the caller's order.
 
-    With one worker there is no thread: ``result()`` runs the call on the thread that asks.
+    With one worker there is no thread: the call runs on the thread that first asks for its
+    ``result()`` or whether it is ``done()``.
     """
 
     def __init__(self, n: int, name: str):
@@ -57,10 +58,18 @@ class Workers:
 
 class _Later:
     def __init__(self, fn: Callable, args: tuple):
-        self._fn, self._args = fn, args
+        self._call: tuple | None = (fn, args)
+        self._value = None
+
+    def done(self) -> bool:
+        self.result()
+        return True
 
     def result(self):
-        return self._fn(*self._args)
+        if self._call is not None:
+            fn, args = self._call
+            self._value, self._call = fn(*args), None
+        return self._value
 
 
 class _Failure:

@@ -16,13 +16,13 @@ import math
 import weakref
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..errors import VidcolorError
+from ..stages import Workers
 from .flow import FLOW_SIZE, grid, inside
 from .cuts import HISTORY
 from .motion import MotionTracker, Step
@@ -88,17 +88,15 @@ class ChromaSmoother:
         self._count = 0
         self._weights = [math.exp(-0.5 * (k / self.sigma) ** 2) if self.sigma else 0.0
                          for k in range(self.radius + 1)]
-        self._pool = None
-        if workers > 1:
-            self._pool = ThreadPoolExecutor(workers, "vidcolor-smooth")
-            weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._workers = Workers(workers, "vidcolor-smooth")
+        weakref.finalize(self, self._workers.close)
         self._depth = 2 * workers  # frames in flight at each of the two parallel steps
         self._tracking: deque = deque()  # (previous sample, sample, flow future, ab, tag)
         self._blending: deque = deque()  # (frame, smoothed-ab future)
 
     def push(self, L: np.ndarray, ab: np.ndarray, tag=None) -> list[Smoothed]:
         prev, sample = self.tracker.sample(L)
-        flow = self._run(self.tracker.flow, prev, sample)
+        flow = self._workers.submit(self.tracker.flow, prev, sample)
         self._tracking.append((prev, sample, flow, np.asarray(ab, np.float32), tag))
         while self._tracking and (len(self._tracking) > self._depth or self._tracking[0][2].done()):
             self._track()
@@ -117,13 +115,6 @@ class ChromaSmoother:
         yield from self.flush()
 
     # -- internals ----------------------------------------------------------------------
-    def _run(self, fn, *args) -> Future:
-        if self._pool is not None:
-            return self._pool.submit(fn, *args)
-        future: Future = Future()
-        future.set_result(fn(*args))
-        return future
-
     def _track(self) -> None:
         """The oldest frame's flow is in: the cut test, then blend what is now final."""
         prev, sample, flow, ab, tag = self._tracking.popleft()
@@ -148,7 +139,7 @@ class ChromaSmoother:
     def _blend_until(self, end: int) -> None:
         while self._next < end:
             f = self._frame(self._next)
-            self._blending.append((f, self._run(_blend, f.ab, self._sides(self._next), self._weights,
+            self._blending.append((f, self._workers.submit(_blend, f.ab, self._sides(self._next), self._weights,
                                                 self.preserve_chroma)))
             self._next += 1
         while self._first < self._next - self.radius:
