@@ -22,9 +22,11 @@ def moving_gray(width: int, height: int, index: int) -> np.ndarray:
 
 
 def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None, time_base=None,
-                audio=True, audio_rate=44100, codec="libx264", pix_fmt="yuv420p", sar=None,
-                rotation=0, audio_tracks=1, container_options=None) -> Path:
-    """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate."""
+                audio=True, audio_rate=44100, audio_codec="aac", codec="libx264", pix_fmt="yuv420p", sar=None,
+                rotation=0, audio_tracks=1, subtitles=(), attachments=(), container_options=None) -> Path:
+    """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate.
+    ``subtitles``: text subtitle encoders, one stream each (``CUES``); ``attachments``:
+    (name, mimetype, bytes)."""
     with av.open(str(path), "w", options=container_options or {}) as out:
         v = out.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
@@ -37,9 +39,12 @@ def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None,
         tb = v.codec_context.time_base or Fraction(1, fps)
         tracks = []
         for i in range(audio_tracks if audio else 0):
-            a = out.add_stream("aac", rate=audio_rate)
+            a = out.add_stream(audio_codec, rate=audio_rate)
             a.layout = "stereo" if i == 0 else "mono"
             tracks.append((a, 440.0 * (i + 1)))
+        texts = [_subtitle_stream(out, encoder) for encoder in subtitles]
+        for name, mimetype, data in attachments:
+            out.add_attachment(name, mimetype, data)
         times = pts if pts is not None else [round(i / (fps * tb)) for i in range(frames)]
         for i, p in enumerate(times):
             gray = moving_gray(width, height, i)
@@ -51,7 +56,49 @@ def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None,
         seconds = float(times[-1] * tb) + float(tb) if len(times) else 0
         for a, freq in tracks:
             _write_tone(out, a, freq, seconds)
+        for stream in texts:
+            _write_cues(out, stream)
     return path
+
+
+# Each subtitle stream's cues: (start, duration) in milliseconds, and the text.
+CUES = [(100, 250, "first line"), (400, 250, "second, with a comma"), (700, 200, "third")]
+
+
+def _subtitle_stream(out, encoder: str):
+    header = av.Codec("subrip", "r").create()
+    header.open()
+    s = out.add_stream(encoder)
+    s.codec_context.time_base = Fraction(1, 1000)
+    s.codec_context.subtitle_header = header.subtitle_header
+    s.metadata["language"] = "fra"
+    return s
+
+
+def _write_cues(out, stream) -> None:
+    from av.subtitles.subtitle import SubtitleSet
+
+    for i, (start, duration, text) in enumerate(CUES):
+        cue = SubtitleSet.create(f"{i},0,Default,,0,0,0,,{text}".encode(), 0, duration, start)
+        packet = stream.codec_context.encode_subtitle(cue)
+        packet.stream, packet.time_base = stream, Fraction(1, 1000)
+        packet.pts = packet.dts = start
+        packet.duration = duration
+        out.mux(packet)
+
+
+def subtitle_cues(path: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Per subtitle stream: its codec, and each cue's start and duration (ms) and text."""
+    with av.open(str(path)) as c:
+        streams = list(c.streams.subtitles)
+        cues = {s.index: [] for s in streams}
+        for p in c.demux(streams):
+            decoded = p.stream.codec_context.decode2(p) if p.size else None
+            for rect in decoded.rects if decoded else ():
+                text = rect.ass.decode().split(",", 8)[-1]
+                cues[p.stream.index].append((round(1000 * p.pts * p.time_base),
+                                             round(1000 * p.duration * p.time_base), text))
+        return [(s.codec_context.name, cues[s.index]) for s in streams]
 
 
 def _write_tone(out, stream, freq: float, seconds: float) -> None:

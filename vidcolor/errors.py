@@ -20,4 +20,7 @@ class CheckpointError(VidcolorError):
 def first_line(e: BaseException, limit: int = 200) -> str:
     """A one-line reason from any exception (OSError and FFmpegError carry a clean strerror)."""
     text = (getattr(e, "strerror", None) or str(e)).strip()
+    log = getattr(e, "log", None)  # FFmpeg's last log line says why, where its code does not
+    if log and len(log) == 3 and log[2] and log[2].strip() not in text:
+        text = f"{text}: {log[2].strip()}"
     return (text.splitlines()[0] if text else type(e).__name__)[:limit]

@@ -17,6 +17,7 @@ from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_ima
 from .media.interlace import detect as detect_interlace
 from .media.probe import open_input, video_stream
 from .media.sequence import is_pattern
+from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
@@ -116,11 +117,14 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                                            stream.codec_context.height)
         for note in notes:
             warnings.warn(f"{dst}: {note}", stacklevel=2)
+        plan = StreamPlan() if sequence else plan_streams(container, stream, settings.muxer)
+        for note in plan.warnings(src, dst):
+            warnings.warn(note, stacklevel=2)
         field_order = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
-                          copy_streams=not sequence, field_order=field_order)
+                          plan=plan, field_order=field_order)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -128,8 +132,6 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {run.count} of the {stream.frames} frames it announces")
     if run.report is not None:
         run.report.write(report)
-    for note in run.writer.dropped:
-        warnings.warn(f"{src}: stream {note}; it is not in {dst}", stacklevel=2)
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, None if report is None else str(report))
 
@@ -158,18 +160,18 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
-                          lambda: colorizer, lambda net: None, True, None, copy_streams=False, field_order=field_order)
+                          lambda: colorizer, lambda net: None, True, None, field_order=field_order)
     return run.writer.frames, run.count
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
-            total: int | None, copy_streams: bool = True, field_order: str | None = None) -> _Run:
+            total: int | None, plan: StreamPlan | None = None, field_order: str | None = None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
-    output; the finished run."""
+    output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
     keep_large_arrays_on_mmap()
-    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, copy_streams)
+    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan)
     try:
         net = make_net()
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)

@@ -330,8 +330,7 @@ class _Batch:
             if job.remaining == 0 and not job.failed:
                 self._join(job, bar)
         elif not job.failed:
-            job.report.warnings += [f"{job.source.path}: stream {d}; it is not in {job.dst}" for d in result.dropped]
-            self._done(job, result.frames, bar)
+            self._done(job, result.frames, bar)  # what became of the other streams is in its warnings
         return None
 
     def _join(self, job: _Job, bar) -> None:
@@ -344,11 +343,11 @@ class _Batch:
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {plan.frames} frames "
                                     "its packets announce")
             with atomic_output(dst) as tmp:
-                _, dropped = join_segments(job.parts, tmp, dst, src, job.span)
+                streams = join_segments(job.parts, tmp, dst, src, job.span)
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return
-        job.report.warnings += [f"{src}: stream {d}; it is not in {dst}" for d in dropped]
+        job.report.warnings += streams.warnings(src, dst)
         self._done(job, frames, bar)
         shutil.rmtree(self._work(job.source), ignore_errors=True)
 

@@ -48,9 +48,7 @@ class Result:
     colorized: int  # through the network
     seconds: float
     worker: str  # host:pid
-    warnings: list[str] = field(default_factory=list)
-    copied: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the streams dropped or converted among them
 
 
 class Worker:
@@ -73,16 +71,14 @@ class Worker:
                                                      colorizer=self.colorizer(task.model_options),
                                                      settings=task.settings, strength=task.strength,
                                                      field_order=task.field_order)
-                copied = dropped = []
             else:
                 from ..pipeline import colorize_path
 
                 summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
                                         overwrite=True, quiet=True, **dict(task.options))
                 frames = colorized = summary.frames
-                copied, dropped = summary.streams_copied, summary.streams_dropped
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                      [str(w.message) for w in caught], copied, dropped)
+                      [str(w.message) for w in caught])
 
     def colorizer(self, model_options: tuple) -> Colorizer:
         options = dict(model_options)

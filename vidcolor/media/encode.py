@@ -1,4 +1,4 @@
-"""Encode colorized frames and mux them with the input's other streams, copied untouched."""
+"""Encode colorized frames and mux them with the input's other streams (``streams.plan_streams``)."""
 from __future__ import annotations
 
 import io
@@ -14,6 +14,7 @@ from ..errors import VidcolorError, first_line
 from .decode import FrameLook
 from .presets import output_preset
 from .remux import PacketCopier
+from .streams import StreamPlan
 from .timeline import Span
 
 # Container-level tags that describe the old file, not the new one.
@@ -23,7 +24,8 @@ _STALE_METADATA = {"major_brand", "minor_version", "compatible_brands", "encoder
 DEFAULT_CODEC = "libx264"
 # The encoder where the user names none, by muxer, where H.264 is not allowed in the container
 # or cannot keep exact timestamps there (AVI and ASF store none: read back, H.264 comes a frame late).
-CONTAINER_CODECS = {"webm": "libvpx-vp9", "avi": "mpeg4", "asf": "mpeg4"}
+# MPEG program streams (.mpg, .vob) are for players that expect MPEG-2 video.
+CONTAINER_CODECS = {"webm": "libvpx-vp9", "avi": "mpeg4", "asf": "mpeg4", "mpeg": "mpeg2video", "vob": "mpeg2video"}
 # Containers that cannot hold a colorization worth keeping.
 UNSUITABLE = {"gif": "GIF holds 256 colors per frame, too few for colorized film; write .mp4, .mkv or .webm"}
 # Encoder options that make --crf mean constant quality.
@@ -35,6 +37,8 @@ _LOSSLESS_CODECS = {"ffv1", "huffyuv", "ffvhuff", "utvideo", "png", "qtrle", "ra
 # Containers that store no separate presentation time (or mangle reordered frames): B-frames
 # would shift or lose the timestamps there, so the encoder makes none.
 _NO_REORDER = {"avi", "asf", "mxf", "mpeg", "mpegts", "vob", "flv"}
+# Encoders that count time in frames of one of their standard rates, not in any time base.
+_FRAME_CLOCK = {"mpeg1video", "mpeg2video"}
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,13 @@ class VideoWriter:
 
     The header is written on the first frame, when rotation and color tags are known. The
     settings come resolved for the output (``EncodeSettings.resolve``: its container, which a
-    segment's file need not share). With ``copy_streams=False`` it writes the video alone (a
-    segment of a longer film, joined later).
+    segment's file need not share). ``plan`` says what becomes of the input's other streams;
+    without one it writes the video alone (a segment of a longer film, joined later).
     """
 
     def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
                  stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span,
-                 copy_streams: bool = True):
+                 plan: StreamPlan | None = None):
         assert settings.muxer, "resolve the settings for the output first"
         self.path, self.src, self.source, self.template = dst, src, source, stream
         self.span = span
@@ -149,9 +153,10 @@ class VideoWriter:
         except (av.error.FFmpegError, ValueError) as e:
             raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
         self.settings = settings
-        self.copier = PacketCopier(src, self.out, span) if copy_streams else None
+        self.copier = PacketCopier(src, self.out, span, plan) if plan is not None else None
         self.stream = None
         self.frames = 0
+        self._origin = None  # the first frame's time, for an encoder with a frame clock
         self.threads = 0  # encoder threads; 0: FFmpeg's choice
 
     @property
@@ -174,8 +179,13 @@ class VideoWriter:
         frame = image if isinstance(image, av.VideoFrame) else self.to_frame(image, look)
         if self.stream is None:
             self._start(frame.width, frame.height, look)
-        frame.pts = pts - self.span.shift_ticks(self.time_base)
-        frame.time_base = self.time_base
+        ticks = pts - self.span.shift_ticks(self.time_base)
+        clock = self.stream.codec_context.time_base
+        if clock != self.time_base:
+            # Count frames from the first one, whose exact time the packets get back (_retime).
+            self._origin = ticks if self._origin is None else self._origin
+            ticks = round((ticks - self._origin) * self.time_base / clock)
+        frame.pts, frame.time_base = ticks, clock
         self._mux(self.stream.encode(frame))
         self.frames += 1
         if self.copier:
@@ -203,7 +213,8 @@ class VideoWriter:
         s = self.out.add_stream(self.settings.codec, rate=rate, options=self.settings.options())
         s.width, s.height, s.pix_fmt = width, height, self.settings.pix_fmt
         s.time_base = self.time_base
-        s.codec_context.time_base = self.time_base
+        # Frames are rebased from the stream's clock to the encoder's as they go in.
+        s.codec_context.time_base = 1 / Fraction(rate) if self.settings.codec in _FRAME_CLOCK else self.time_base
         if t.sample_aspect_ratio:
             s.codec_context.sample_aspect_ratio = t.sample_aspect_ratio
         cc = s.codec_context
@@ -220,7 +231,17 @@ class VideoWriter:
         start(self.out, self.path)
 
     def _mux(self, packets) -> None:
+        if self._origin is not None:
+            packets = [self._retime(p) for p in packets]
         mux(self.out, packets, self.path)
+
+    def _retime(self, packet: av.Packet) -> av.Packet:
+        """A packet from a frame-clock encoder back on the stream's clock, at the film's own times."""
+        def back(t):
+            return None if t is None else round(t * packet.time_base / self.time_base) + self._origin
+        packet.pts, packet.dts = back(packet.pts), back(packet.dts)
+        packet.time_base = self.time_base
+        return packet
 
 
 def stream_metadata(template: av.stream.Stream) -> dict[str, str]:

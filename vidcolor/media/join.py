@@ -15,6 +15,7 @@ from ..errors import VidcolorError, first_line
 from .encode import carry_over, finish, mux, start, stream_metadata
 from .probe import open_input, video_stream
 from .remux import PacketCopier
+from .streams import StreamPlan, plan_streams
 from .timeline import Span
 
 # In order of preference; both store decode and presentation times exactly, in any time base.
@@ -33,9 +34,9 @@ def segment_suffix(encoder: str) -> str | None:
     return None
 
 
-def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> tuple[list[str], list[str]]:
+def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> StreamPlan:
     """Write ``tmp`` (the final output ``dst``) from the segment files ``parts`` and the input ``src``'s
-    other streams; returns (streams copied, streams dropped)."""
+    other streams; returns what became of those."""
     if not parts:
         raise VidcolorError(f"{dst}: nothing to join")
     try:
@@ -43,14 +44,16 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
     except (av.error.FFmpegError, ValueError) as e:
         raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
     with open_input(src) as source:
-        copier = PacketCopier(src, out, span)
+        video = video_stream(source, src)
+        plan = plan_streams(source, video, out.format.name)
+        copier = PacketCopier(src, out, span, plan)
         try:
             with av.open(str(parts[0])) as first:
                 template = first.streams.video[0]
                 stream = out.add_stream_from_template(template)
                 stream.time_base = template.time_base
                 extradata = template.codec_context.extradata
-            stream.metadata.update(stream_metadata(video_stream(source, src)))
+            stream.metadata.update(stream_metadata(video))
             carry_over(out, source, copier, span)
             start(out, dst)
             for part in parts:
@@ -65,7 +68,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
             raise
         copier.close()
         finish(out, dst)
-    return copier.described, copier.dropped
+    return plan
 
 
 def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: Span, dst: Path) -> None:

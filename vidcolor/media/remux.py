@@ -1,8 +1,9 @@
-"""Copy the input's audio and subtitle packets into the output, byte for byte, interleaved.
+"""Copy the input's other streams into the output, interleaved: audio and subtitle packets byte
+for byte, text subtitles converted where the container needs another format, attachments whole.
 
 A second demuxer on the same file reads only the copied streams, so they can be muxed in step
 with the video without buffering the film: after each video frame, every copied packet up to
-that time goes out.
+that time goes out. What goes where is decided beforehand (``streams.plan_streams``).
 """
 from __future__ import annotations
 
@@ -10,47 +11,52 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.subtitles.subtitle import SubtitleSet
 
+from .streams import Carried, StreamPlan
 from .timeline import Span
 
-COPIED_TYPES = ("audio", "subtitle")
 # Streams in a file are interleaved within a few seconds of each other.
 _INTERLEAVE_SLACK = 10
 
 
 class PacketCopier:
-    def __init__(self, src: Path, out: av.container.OutputContainer, span: Span):
-        self.out, self.span = out, span
+    def __init__(self, src: Path, out: av.container.OutputContainer, span: Span, plan: StreamPlan):
+        self.out, self.span, self.plan = out, span, plan
         self.input = av.open(str(src), metadata_errors="replace")
-        self.wanted = [s for s in self.input.streams if s.type in COPIED_TYPES]
         self.pairs: dict[int, av.stream.Stream] = {}
-        self.described: list[str] = []
-        self.dropped: list[str] = []
+        self.converters: dict[int, _TextConverter] = {}
         self._packets = None
         self._held = None
 
+    @property
+    def described(self) -> list[str]:
+        return self.plan.described
+
+    @property
+    def dropped(self) -> list[str]:
+        return self.plan.dropped
+
     def add_streams(self) -> None:
-        """Add an output stream per copyable input stream; say which cannot be carried, and why."""
-        supported = self.out.supported_codecs
-        for s in self.wanted:
-            name = s.codec_context.name
-            label = f"#{s.index} {s.type} ({name})"
-            if name not in supported:
-                self.dropped.append(f"{label}: the {self.out.format.name} container cannot hold {name}")
-                continue
-            try:
+        """Add the output streams the plan carries, and its attachments."""
+        for c in self.plan.carried:
+            s = self.input.streams[c.index]
+            if c.convert_to:
+                converter = self.converters[s.index] = _TextConverter(s, self.out, c.convert_to)
+                o = converter.stream
+            else:
                 o = self.out.add_stream_from_template(s)
-            except (av.error.FFmpegError, ValueError) as e:
-                self.dropped.append(f"{label}: {e}")
-                continue
             o.metadata.update(s.metadata)
             o.disposition = s.disposition
             self.pairs[s.index] = o
-            self.described.append(label)
+        for c in self.plan.attachments:
+            s = self.input.streams[c.index]
+            self.out.add_attachment(s.name or f"attachment{s.index}", s.mimetype or "application/octet-stream",
+                                    bytes(s.data))
         if self.pairs:
             if self.span.start:
                 self.input.seek(max(0, int((self.span.start - _INTERLEAVE_SLACK) * av.time_base)), backward=True)
-            self._packets = self.input.demux([s for s in self.wanted if s.index in self.pairs])
+            self._packets = self.input.demux([self.input.streams[i] for i in self.pairs])
 
     def mux_until(self, t: Fraction | None) -> None:
         """Mux every copied packet that starts before ``t`` seconds (input clock); None: all."""
@@ -76,8 +82,48 @@ class PacketCopier:
             if shift:
                 packet.pts = None if packet.pts is None else packet.pts - shift
                 packet.dts = None if packet.dts is None else packet.dts - shift
-            packet.stream = self.pairs[packet.stream.index]
-            self.out.mux(packet)
+            index = packet.stream.index
+            if index in self.converters:
+                self.out.mux(self.converters[index].convert(packet))
+            else:
+                packet.stream = self.pairs[index]
+                self.out.mux(packet)
 
     def close(self) -> None:
         self.input.close()
+
+
+class _TextConverter:
+    """Re-encode a text subtitle stream in another text format: each cue's text and times kept."""
+
+    def __init__(self, stream: av.subtitles.stream.SubtitleStream, out: av.container.OutputContainer,
+                 encoder: str):
+        self.decoder = stream.codec_context
+        self.decoder.open()  # its ASS header (styles) is known once open
+        self.stream = out.add_stream(encoder)
+        self.stream.codec_context.time_base = stream.time_base
+        self.stream.codec_context.subtitle_header = self.decoder.subtitle_header or _default_ass_header()
+
+    def convert(self, packet: av.Packet) -> list[av.Packet]:
+        cues = self.decoder.decode2(packet)
+        if cues is None:
+            return []
+        duration = packet.duration or round(Fraction(cues.end_display_time, 1000) / packet.time_base)
+        converted = []
+        for rect in cues.rects:
+            text = getattr(rect, "ass", None)
+            if not text:
+                continue
+            out = self.stream.codec_context.encode_subtitle(SubtitleSet.create(text, 0, duration, packet.pts))
+            out.stream, out.time_base = self.stream, packet.time_base
+            out.pts = out.dts = packet.pts
+            out.duration = duration
+            converted.append(out)
+        return converted
+
+
+def _default_ass_header() -> bytes:
+    """FFmpeg's default ASS header (one plain style), for a stream that came without one."""
+    decoder = av.Codec("subrip", "r").create()
+    decoder.open()
+    return decoder.subtitle_header

@@ -1,0 +1,126 @@
+"""Every stream besides the colorized one: copied untouched where the output holds it, text
+subtitles converted where it needs another format, and the user told of anything dropped."""
+import av
+import pytest
+
+from media_factory import CUES, frame_times, packets, subtitle_cues, write_video
+
+FONT = ("DejaVuSans.ttf", "application/x-truetype-font", bytes(range(256)) * 40)
+EXPECTED = [(start, duration, text) for start, duration, text in CUES]
+
+
+def cues_from_picture(path):
+    """Each subtitle stream's codec and cues, timed from the first frame of video (Matroska shifts
+    every stream by the AAC priming, their offsets kept)."""
+    first = round(1000 * frame_times(path)[0])
+    return [(codec, [(start - first, duration, text) for start, duration, text in cues])
+            for codec, cues in subtitle_cues(path)]
+
+
+def audio_ms(path):
+    """Each audio packet's bytes and times in whole milliseconds: what survives a change of clock."""
+    return [[(data, round(1000 * pts), round(1000 * dts)) for data, pts, dts in track] for track in packets(path)]
+
+
+@pytest.fixture(scope="module")
+def subtitled(tmp_path_factory):
+    """Matroska with two audio tracks, SRT, ASS and WebVTT subtitles, a font, chapters and tags."""
+    path = tmp_path_factory.mktemp("streams") / "film.mkv"
+    write_video(path, frames=24, audio_tracks=2, subtitles=("subrip", "ass", "webvtt"), attachments=[FONT])
+    return path
+
+
+def attachments(path):
+    with av.open(str(path)) as c:
+        return [(s.name, s.mimetype, bytes(s.data)) for s in c.streams.attachments]
+
+
+def test_matroska_keeps_every_stream_byte_for_byte(cli, subtitled, tmp_path):
+    out = tmp_path / "out.mkv"
+    code, output = cli(subtitled, "-o", out, "--preset", "archive")
+    assert code == 0, output
+    assert "warning" not in output
+    assert packets(out, "subtitle") == packets(subtitled, "subtitle")
+    assert packets(out, "audio") == packets(subtitled, "audio")
+    assert attachments(out) == [FONT]
+    assert [codec for codec, _ in subtitle_cues(out)] == ["srt", "ssa", "webvtt"]
+    with av.open(str(out)) as c:
+        assert [s.metadata.get("language") for s in c.streams.subtitles] == ["fra"] * 3
+
+
+def test_mp4_converts_text_subtitles_to_mov_text_and_says_what_it_dropped(cli, subtitled, tmp_path):
+    out = tmp_path / "out.mp4"
+    code, output = cli(subtitled, "-o", out)
+    assert code == 0, output
+    assert cues_from_picture(out) == [("mov_text", EXPECTED)] * 3
+    assert audio_ms(out) == audio_ms(subtitled)
+    lines = [line for line in output.splitlines() if "warning" in line]
+    assert sum("converted to mov_text" in line for line in lines) == 3
+    assert f"stream #6 attachment ({FONT[0]}): only Matroska (.mkv) holds attachments, a mp4 file cannot; " \
+        f"it will not be in {out}" in output
+    assert attachments(out) == []
+
+
+def test_webm_keeps_webvtt_converts_the_rest_and_drops_aac_with_the_reason(cli, subtitled, tmp_path):
+    out = tmp_path / "out.webm"
+    code, output = cli(subtitled, "-o", out)
+    assert code == 0, output
+    assert cues_from_picture(out) == [("webvtt", EXPECTED)] * 3
+    webvtt_in, webvtt_out = packets(subtitled, "subtitle")[2], packets(out, "subtitle")[2]
+    assert webvtt_out == webvtt_in  # held as it is: copied, not converted
+    assert "#1 audio (aac): a webm file cannot hold aac; .mkv can keep it; it will not be in" in output
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"] + ["subtitle"] * 3
+
+
+def test_mov_text_into_matroska_is_converted_not_dropped(cli, tmp_path):
+    src = write_video(tmp_path / "film.mp4", frames=24, subtitles=("mov_text",))
+    out = tmp_path / "out.mkv"
+    code, output = cli(src, "-o", out)
+    assert code == 0, output
+    assert cues_from_picture(out) == [("ssa", EXPECTED)] and cues_from_picture(src) == [("mov_text", EXPECTED)]
+    assert "converted to ass" in output
+
+
+def test_transport_and_program_streams_keep_their_audio(cli, tmp_path):
+    ts = write_video(tmp_path / "film.ts", frames=25, fps=25, codec="mpeg2video", audio_rate=48000)
+    out = tmp_path / "out.ts"
+    code, output = cli(ts, "-o", out)
+    assert code == 0, output
+    assert "warning" not in output
+    assert packets(out, "audio") == packets(ts, "audio")
+    mpg = write_video(tmp_path / "film.mpg", frames=25, fps=25, codec="mpeg2video", audio_codec="mp2",
+                      audio_rate=48000)
+    out = tmp_path / "out.mpg"
+    code, output = cli(mpg, "-o", out)
+    assert code == 0, output
+    with av.open(str(out)) as c:
+        assert c.format.name == "mpeg" and c.streams.video[0].codec_context.name == "mpeg2video"
+    # MPEG-2 counts frames at its own rate: the film's own times come back exactly.
+    assert frame_times(out) == frame_times(mpg) and len(frame_times(out)) == 25
+    assert packets(out, "audio") == packets(mpg, "audio")
+
+
+def test_a_second_video_track_is_named_as_dropped(cli, tmp_path):
+    src = tmp_path / "two.mkv"
+    with av.open(str(src), "w") as out:
+        tracks = []
+        for _ in range(2):
+            v = out.add_stream("libx264", rate=24)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+            tracks.append(v)
+        for i in range(6):
+            for v in tracks:
+                frame = av.VideoFrame(64, 48, "yuv420p")
+                for plane in frame.planes:
+                    plane.update(bytes([16 + 20 * i]) * plane.buffer_size)
+                frame.pts = i
+                out.mux(v.encode(frame))
+        for v in tracks:
+            out.mux(v.encode(None))
+    out = tmp_path / "out.mkv"
+    code, output = cli(src, "-o", out)
+    assert code == 0, output
+    assert "stream #1 video (h264): a second video track; only #0 is colorized; it will not be in" in output
+    with av.open(str(out)) as c:
+        assert len(c.streams.video) == 1 and c.streams.video[0].frames in (0, 6)
