@@ -60,9 +60,9 @@ def cli(tiny_weights):
 
     from vidcolor.cli import main
 
-    def run(*args, weights=True):
-        extra = ["--weights", str(tiny_weights), "--input-size", str(TEST_SIZE), "--device", "cpu", "-q"] \
-            if weights and args and args[0] not in ("weights",) else []
+    def run(*args, weights=True, quiet=True):
+        extra = ["--weights", str(tiny_weights), "--input-size", str(TEST_SIZE), "--device", "cpu"] + \
+            (["-q"] if quiet else []) if weights and args and args[0] not in ("weights",) else []
         result = CliRunner().invoke(main, [str(a) for a in args] + extra, catch_exceptions=False)
         return result.exit_code, result.output
     return run

@@ -92,6 +92,9 @@ _COLORIZE_OPTIONS = [
     click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
                  help="Deinterlace (bwdif) before colorizing: auto detects interlaced sources by their flags "
                  "and a combing test."),
+    click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
+                 "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
+                 "colorize the rest [default: colorize every frame]."),
     click.option("--fps", type=float, help="Frame rate of an image sequence (a folder of frames, or a pattern "
                  "such as scans/%06d.dpx) [default: 24]."),
     click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
@@ -134,6 +137,8 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
         click.echo(f"wrote {summary.output}: {summary.frames} frame(s) in {summary.seconds:.1f} s "
                    f"({summary.fps:.2f}/s), model {summary.model} on {summary.device}{copied}", err=True)
+        if summary.frames_kept:
+            click.echo(f"{summary.frames_kept} frame(s) of shots already in color left as they were", err=True)
         if summary.smooth_strength:
             click.echo(f"color smoothed over time (strength {summary.smooth_strength:g}); "
                        f"{len(summary.scene_cuts)} scene cut(s)", err=True)

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import cv2
 from tqdm import tqdm
+
+from . import lab
 
 from .errors import VidcolorError
 from .media.atomic import atomic_output, check_output_path
@@ -24,6 +27,7 @@ from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
+from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
@@ -49,6 +53,7 @@ class Summary:
     streams_dropped: list[str] = field(default_factory=list)
     smooth_strength: float = 0.0
     scene_cuts: list[float] = field(default_factory=list)  # seconds on the output's clock
+    frames_kept: int = 0  # frames of shots already in color, left as they were (skip_color)
     report: str | None = None
 
     @property
@@ -69,7 +74,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    codec: str | None = None, crf: int | None = None, pix_fmt: str | None = None,
                    encoder_preset: str | None = None, start=None, duration=None,
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
-                   report=None, overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+                   skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
+                   **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
@@ -77,6 +83,9 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     ``deinterlace``: ``auto`` (interlaced sources are detected and deinterlaced, with a notice),
     ``on`` or ``off``. ``src`` may be an image sequence, a printf pattern (``scans/%06d.dpx``) or a
     folder of frames, read at ``fps`` frames per second (24 by default).
+
+    ``skip_color``: shots already in color (``temporal.color_shots``) are left as they are, and
+    only the black-and-white ones are colorized; by default every frame is colorized.
 
     The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
     to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
@@ -124,7 +133,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
-                          plan=plan, field_order=field_order)
+                          plan=plan, field_order=field_order, skip_color=skip_color)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -133,7 +142,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     if run.report is not None:
         run.report.write(report)
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
-                   run.writer.copied, run.writer.dropped, strength, run.cuts, None if report is None else str(report))
+                   run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
+                   None if report is None else str(report))
 
 
 def interlace_of(src: Path, mode: str) -> str | None:
@@ -166,7 +176,8 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
-            total: int | None, plan: StreamPlan | None = None, field_order: str | None = None) -> _Run:
+            total: int | None, plan: StreamPlan | None = None, field_order: str | None = None,
+            skip_color: bool = False) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
@@ -175,7 +186,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
     try:
         net = make_net()
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
-        run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit)
+        run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color)
         writer.threads = net.threads.encoder_threads
         run.go(decode_frames(container, stream, span, src, field_order), total, quiet, src.name)
         writer.close()
@@ -196,16 +207,17 @@ def smoothing_strength(strength: float | None, parity: bool) -> float:
 
 
 class _Run:
-    """Decode and prepare (thread) -> network in batches (this thread, its replicas on their own)
-    -> smooth (thread) -> finish and encode (thread)."""
+    """Decode, sort out the shots already in color, and prepare (thread) -> network in batches
+    (this thread, its replicas on their own) -> smooth (thread) -> finish and encode (thread)."""
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
-                 report: Report | None, emit: Span | None = None):
+                 report: Report | None, emit: Span | None = None, skip_color: bool = False):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
         self.cuts: list[float] = []
-        self.count = 0  # frames through the network
+        self.count = 0  # frames decoded and written (or, for a segment, kept as context)
+        self.shots = ColorShots() if skip_color else None
 
     def go(self, decoded, total, quiet: bool, name: str) -> None:
         net, smoother = self.net, self.smoother
@@ -214,14 +226,17 @@ class _Run:
         # frames are prepared, and finished, several at once where the plan has workers for it.
         preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
         self._finishing = Workers(net.threads.color_workers, "vidcolor-finish")
-        prepared = prefetch(preparing.map(partial(_with_input, net), decoded), maxsize=depth, name="decode")
+        sorted_out = self.shots.stream((f, f.rgb) for f in decoded) if self.shots else ((f, False) for f in decoded)
+        prepared = prefetch(preparing.map(partial(_with_input, net), sorted_out), maxsize=depth, name="decode")
         encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
         smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
         count = 0
         with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=name) as bar:
             try:
-                for a, (f, L) in net.infer_stream(prepared):
-                    tag = (L, f.pts, f.look)
+                for a, (f, L, own) in net.infer_stream(prepared):
+                    # A frame of a shot already in color keeps its pixels; its own ab guides the smoother.
+                    a, original = (a, None) if a is not None else (own, f.rgb)
+                    tag = (L, f.pts, f.look, original)
                     if smooth is None:
                         self._to_encoder(Smoothed(a, a, tag, None))
                     else:
@@ -248,20 +263,24 @@ class _Run:
         for s in self.smoother.push(*item):
             self._to_encoder(s)
 
+    @property
+    def kept(self) -> int:
+        return self.shots.kept if self.shots else 0
+
     def _to_encoder(self, s: Smoothed) -> None:
-        L, pts, look = s.tag
+        L, pts, look, original = s.tag
         if self.emit is not None and not self.emit.contains(pts * self.time_base):
             return  # context for the smoother only
-        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look)))
+        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look, original)))
 
-    def _finished(self, L, ab, look):
+    def _finished(self, L, ab, look, original):
         """The frame in RGB, and in the encoder's format (converted here, beside other frames)."""
-        rgb = self.net.finish(L, ab)
+        rgb = self.net.finish(L, ab) if original is None else original
         return rgb, self.writer.to_frame(rgb, look)
 
     def _write(self, item) -> None:
         s, finished = item
-        L, pts, look = s.tag
+        L, pts, look, _ = s.tag
         rgb, frame = finished.result()
         self.writer.write(frame, pts, look)
         if s.step is None:
@@ -275,21 +294,29 @@ class _Run:
             self.report.add(time, s.step, **versions)
 
 
-def _with_input(net: Colorizer, frame):
-    """(network input, (frame, its full-resolution lightness)) for a decoded frame."""
-    L, x = net.prepare(frame.rgb)
-    return x, (frame, L)
+def _with_input(net: Colorizer, item):
+    """(network input, (frame, its full-resolution lightness, None)) for a decoded frame; for
+    one of a shot already in color (no input: it skips the network), its own ab on the model's grid
+    in place of None."""
+    frame, in_color = item
+    if not in_color:
+        L, x = net.prepare(frame.rgb)
+        return x, (frame, L, None)
+    L, ab = lab.split(frame.rgb)
+    return None, (frame, L, cv2.resize(ab, (net.input_size, net.input_size), interpolation=cv2.INTER_AREA))
 
 
-def colorize_image(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,
-                   quiet: bool = False, **model_options) -> Summary:
-    """Colorize one still image; an alpha channel is kept where the output format holds one."""
-    return _colorize_stills([(Path(src), Path(dst))], colorizer, overwrite, quiet, model_options)
+def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
+                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+    """Colorize one still image; an alpha channel is kept where the output format holds one.
+    ``skip_color``: a still already in color is written as it is."""
+    return _colorize_stills([(Path(src), Path(dst))], colorizer, skip_color, overwrite, quiet, model_options)
 
 
-def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, overwrite: bool = False,
-                    quiet: bool = False, **model_options) -> Summary:
-    """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names."""
+def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
+                    overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+    """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names;
+    with ``skip_color``, those already in color are written as they are."""
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise VidcolorError(f"{src}: no such folder")
@@ -299,10 +326,11 @@ def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, overwrite: 
     if dst.exists() and not dst.is_dir():
         raise VidcolorError(f"{dst}: exists and is not a folder")
     dst.mkdir(parents=True, exist_ok=True)
-    return _colorize_stills([(p, dst / p.name) for p in images], colorizer, overwrite, quiet, model_options)
+    return _colorize_stills([(p, dst / p.name) for p in images], colorizer, skip_color, overwrite, quiet,
+                            model_options)
 
 
-def _colorize_stills(pairs, colorizer, overwrite, quiet, model_options) -> Summary:
+def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_options) -> Summary:
     _check_options(model_options)
     for src, dst in pairs:
         check_output_path(src, dst, overwrite)
@@ -310,20 +338,23 @@ def _colorize_stills(pairs, colorizer, overwrite, quiet, model_options) -> Summa
             raise VidcolorError(f"{src}: no such file")
     t0 = time.perf_counter()
     net = make_colorizer(colorizer, quiet=quiet, **model_options)
+    in_color = {src for src, _ in pairs if skip_color and chroma_score(read_image(src)[0][..., ::-1]) >= COLOR_SCORE}
     alphas = {}
 
     def frames():
         for src, _ in pairs:
             bgr, alphas[src] = read_image(src)
-            yield bgr
+            if src not in in_color:
+                yield bgr
 
     # BGR all the way, as cv2.imread gives it: the official pipeline, bit for bit.
     results = net.colorize_stream(frames(), order="bgr")
-    for (src, dst), bgr in tqdm(zip(pairs, results), total=len(pairs), unit="image", disable=quiet or len(pairs) == 1):
-        if not write_image(dst, bgr, alphas.pop(src)):
+    for src, dst in tqdm(pairs, unit="image", disable=quiet or len(pairs) == 1):
+        bgr, alpha = read_image(src) if src in in_color else (next(results), alphas.pop(src))
+        if not write_image(dst, bgr, alpha):
             warnings.warn(f"{dst}: this format has no alpha channel; the transparency of {src} was dropped", stacklevel=2)
     return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
-                   time.perf_counter() - t0, net.model_name, str(net.device))
+                   time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))
 
 
 def colorize_path(src, dst, **options) -> Summary:

@@ -36,7 +36,8 @@ from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
 
 # The options that change a video's output (and so, changed, make a finished item stale).
-_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace")
+_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
+                   "skip_color")
 _MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
 
 
@@ -149,7 +150,8 @@ class _Batch:
         self.model_options.setdefault("model", DEFAULT_MODEL)
         if "weights" in self.model_options:
             self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
-        self.video_options = {k: options.get(k) for k in _VIDEO_SETTINGS if options.get(k) is not None}
+        # A flag left off is not recorded: the settings of earlier batches stay the same.
+        self.video_options = {k: v for k in _VIDEO_SETTINGS if (v := options.get(k)) is not None and v is not False}
         self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
         self.start = parse_time(options.get("start"), "--start")
         self.duration = parse_time(options.get("duration"), "--duration")
@@ -262,7 +264,8 @@ class _Batch:
                 job.span = make_span(container, self.start, self.duration)
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height)
-                suffix = segment_suffix(settings.codec)
+                # The shot test decides from the film's history: such a film is done in one piece.
+                suffix = None if self.video_options.get("skip_color") else segment_suffix(settings.codec)
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 job.plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                          identity) if suffix else None

@@ -172,8 +172,9 @@ class Colorizer:
         """The network half of ``predict``: (B, 3, S, S) inputs -> (B, S, S, 2) float32 ab."""
         return self.predict_ab(inputs).permute(0, 2, 3, 1).float().cpu().numpy()
 
-    def infer_stream(self, items: Iterable[tuple[np.ndarray, object]]) -> Iterator[tuple[np.ndarray, object]]:
+    def infer_stream(self, items: Iterable[tuple[np.ndarray | None, object]]) -> Iterator[tuple[np.ndarray | None, object]]:
         """``(input, tag)`` pairs -> ``(ab, tag)`` pairs, in order: ``infer`` frame by frame, batched.
+        An input of None skips the network: ``(None, tag)`` comes back in its place.
 
         On the CPU each replica takes its own share of the frames and starts the next as soon as
         it is done, never waiting for the others (``infer`` on one batch has to).
@@ -183,14 +184,14 @@ class Colorizer:
         ahead = workers if pool else 0
         pending: deque = deque()
         for chunk in batched(items, max(1, self.batch_size // workers)):
-            inputs = np.stack([x for x, _ in chunk])
-            pending.append((pool.submit(self.infer, inputs) if pool else _done(self.infer, inputs),
-                            [tag for _, tag in chunk]))
+            inputs = [x for x, _ in chunk if x is not None]
+            future = None if not inputs else pool.submit(self.infer, np.stack(inputs)) if pool \
+                else _done(self.infer, np.stack(inputs))
+            pending.append((future, chunk))
             while len(pending) > ahead:
-                future, tags = pending.popleft()
-                yield from zip(future.result(), tags)
-        for future, tags in pending:
-            yield from zip(future.result(), tags)
+                yield from _in_order(*pending.popleft())
+        for future, chunk in pending:
+            yield from _in_order(future, chunk)
 
     def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
         """Full-resolution lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 frame."""
@@ -271,6 +272,12 @@ class _TooLargeForKernel(RuntimeError):
 
 
 _worker = threading.local()
+
+
+def _in_order(future: Future | None, chunk: list) -> Iterator[tuple[np.ndarray | None, object]]:
+    results = iter(future.result() if future is not None else ())
+    for x, tag in chunk:
+        yield (None if x is None else next(results)), tag
 
 
 def _done(fn, *args) -> Future:
