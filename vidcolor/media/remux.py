@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 from av.subtitles.subtitle import SubtitleSet
 
-from .streams import Carried, StreamPlan
+from .streams import StreamPlan
 from .timeline import Span
 
 # Streams in a file are interleaved within a few seconds of each other.
