@@ -183,3 +183,28 @@ def test_offline_download_stops_at_once_with_exit_code_2(tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert "ddcolor_paper_tiny.pth" in line and "weights/" in line and "could not be downloaded" in line
     assert not (tmp_path / "o.mp4").exists()
+
+
+def _small_disk_available() -> bool:
+    """A private mount namespace where a 256 KiB tmpfs can be mounted (user namespaces, or root)."""
+    try:
+        return subprocess.run(["unshare", "-Urm", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _small_disk_available(), reason="needs unshare (user and mount namespaces)")
+def test_disk_that_fills_up_during_the_run(tiny_weights, tmp_path):
+    """A real full disk: the output folder is a 256 KiB tmpfs, the lossless film needs more."""
+    src = write_video(tmp_path / "film.mkv", frames=48)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    out = disk / "out.mkv"
+    script = (f"mount -t tmpfs -o size=256k tmpfs {disk} && {sys.executable} -m vidcolor {src} -o {out} "
+              f"--preset archive --weights {tiny_weights} --input-size 64 --device cpu -q; "
+              f"echo exit=$?; ls -A {disk}")
+    result = subprocess.run(["unshare", "-Urm", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300)
+    assert result.stdout.split() == ["exit=1"], result.stdout  # nothing left on the disk
+    assert result.stderr.strip().splitlines() == [
+        f"vidcolor: error: {out}: the disk is full (No space left on device); the partial output was removed"]

@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from .errors import VidcolorError
+from .errors import OUT_OF_SPACE, VidcolorError, write_failure
 from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
 
@@ -40,6 +40,8 @@ class _Vidcolor(click.Group):
         except KeyboardInterrupt:
             _fail("interrupted; no output was left behind", EXIT_INTERRUPTED)
         except Exception as e:  # a bug, not bad input: still one line unless asked for more
+            if isinstance(e, OSError) and e.errno in OUT_OF_SPACE:  # a write no other handler saw
+                _fail(str(write_failure(e.filename or "output", e)), 1)
             if os.environ.get("VIDCOLOR_DEBUG"):
                 raise
             _fail(f"internal error: {type(e).__name__}: {e} (set VIDCOLOR_DEBUG=1 for the traceback)", 1)

@@ -1,4 +1,8 @@
 """Errors that reach the user as one line, with the exit code the CLI gives them."""
+import errno
+
+# A full disk, a full quota, or a file size limit: the same to the user.
+OUT_OF_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class VidcolorError(Exception):
@@ -24,3 +28,11 @@ def first_line(e: BaseException, limit: int = 200) -> str:
     if log and len(log) == 3 and log[2] and log[2].strip() not in text:
         text = f"{text}: {log[2].strip()}"
     return (text.splitlines()[0] if text else type(e).__name__)[:limit]
+
+
+def write_failure(path, e: BaseException, what: str = "writing failed") -> VidcolorError:
+    """The error for a failed write of ``path``; a full disk says so, and what became of the file
+    (outputs are written under a temporary name, removed on any error)."""
+    if getattr(e, "errno", None) in OUT_OF_SPACE:
+        return VidcolorError(f"{path}: the disk is full ({e.strerror}); the partial output was removed")
+    return VidcolorError(f"{path}: {what} ({first_line(e)})")

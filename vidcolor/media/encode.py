@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import VidcolorError, first_line
 from .decode import FrameLook
+from .muxing import finish, mux, start
 from .presets import output_preset
 from .remux import PacketCopier
 from .streams import StreamPlan
@@ -153,7 +154,7 @@ class VideoWriter:
         except (av.error.FFmpegError, ValueError) as e:
             raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
         self.settings = settings
-        self.copier = PacketCopier(src, self.out, span, plan) if plan is not None else None
+        self.copier = PacketCopier(src, self.out, span, plan, dst) if plan is not None else None
         self.stream = None
         self.frames = 0
         self._origin = None  # the first frame's time, for an encoder with a frame clock
@@ -259,24 +260,3 @@ def carry_over(out: av.container.OutputContainer, source: av.container.InputCont
             out.set_chapters(source.chapters())
         except Exception:
             pass  # a container without chapters support: nothing to carry
-
-
-def start(out: av.container.OutputContainer, path: Path) -> None:
-    try:
-        out.start_encoding()
-    except (av.error.FFmpegError, ValueError) as e:
-        raise VidcolorError(f"{path}: cannot start writing ({first_line(e)})") from None
-
-
-def mux(out: av.container.OutputContainer, packets, path: Path) -> None:
-    try:
-        out.mux(packets)
-    except av.error.FFmpegError as e:
-        raise VidcolorError(f"{path}: writing failed ({first_line(e)})") from None
-
-
-def finish(out: av.container.OutputContainer, path: Path) -> None:
-    try:
-        out.close()
-    except av.error.FFmpegError as e:
-        raise VidcolorError(f"{path}: could not finish the file ({first_line(e)})") from None

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import VidcolorError, first_line
+from ..errors import OUT_OF_SPACE, VidcolorError, first_line, write_failure
 from .atomic import atomic_output
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2",
@@ -69,6 +69,8 @@ def _write_with_pillow(tmp: Path, image: np.ndarray, path: Path) -> None:
     try:
         Image.fromarray(cv2.cvtColor(image, code)).save(tmp)
     except Exception as e:
+        if getattr(e, "errno", None) in OUT_OF_SPACE:
+            raise write_failure(path, e) from None
         raise VidcolorError(f"{path}: cannot write this image format ({e})") from None
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import av
 
 from ..errors import VidcolorError, first_line
-from .encode import carry_over, finish, mux, start, stream_metadata
+from .encode import carry_over, stream_metadata
+from .muxing import finish, mux, start
 from .probe import open_input, video_stream
 from .remux import PacketCopier
 from .streams import StreamPlan, plan_streams
@@ -46,7 +47,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
     with open_input(src) as source:
         video = video_stream(source, src)
         plan = plan_streams(source, video, out.format.name)
-        copier = PacketCopier(src, out, span, plan)
+        copier = PacketCopier(src, out, span, plan, dst)
         try:
             with av.open(str(parts[0])) as first:
                 template = first.streams.video[0]

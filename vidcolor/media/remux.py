@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 from av.subtitles.subtitle import SubtitleSet
 
+from .muxing import mux
 from .streams import StreamPlan
 from .timeline import Span
 
@@ -21,8 +22,8 @@ _INTERLEAVE_SLACK = 10
 
 
 class PacketCopier:
-    def __init__(self, src: Path, out: av.container.OutputContainer, span: Span, plan: StreamPlan):
-        self.out, self.span, self.plan = out, span, plan
+    def __init__(self, src: Path, out: av.container.OutputContainer, span: Span, plan: StreamPlan, dst: Path):
+        self.out, self.span, self.plan, self.dst = out, span, plan, dst
         self.input = av.open(str(src), metadata_errors="replace")
         self.pairs: dict[int, av.stream.Stream] = {}
         self.converters: dict[int, _TextConverter] = {}
@@ -84,10 +85,10 @@ class PacketCopier:
                 packet.dts = None if packet.dts is None else packet.dts - shift
             index = packet.stream.index
             if index in self.converters:
-                self.out.mux(self.converters[index].convert(packet))
+                packet = self.converters[index].convert(packet)
             else:
                 packet.stream = self.pairs[index]
-                self.out.mux(packet)
+            mux(self.out, packet, self.dst)
 
     def close(self) -> None:
         self.input.close()
