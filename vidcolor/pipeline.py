@@ -14,7 +14,7 @@ from . import lab
 
 from .errors import VidcolorError
 from .media.atomic import atomic_output, check_output_path
-from .media.decode import decode_frames, expected_frames
+from .media.decode import decode_frames, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.interlace import detect as detect_interlace
@@ -122,8 +122,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         span = make_span(container, start_s, duration_s)
         total = None if not span.whole else expected_frames(stream, container)
         # Refuse what cannot be written before anything is read or decoded.
-        settings, notes = settings.resolve(output_muxer(dst), dst, stream.codec_context.width,
-                                           stream.codec_context.height)
+        cc = stream.codec_context
+        settings, notes = settings.resolve(output_muxer(dst), dst, cc.width, cc.height, stream_has_alpha(stream))
         for note in notes:
             warnings.warn(f"{dst}: {note}", stacklevel=2)
         plan = StreamPlan() if sequence else plan_streams(container, stream, settings.muxer)
@@ -236,7 +236,7 @@ class _Run:
                 for a, (f, L, own) in net.infer_stream(prepared):
                     # A frame of a shot already in color keeps its pixels; its own ab guides the smoother.
                     a, original = (a, None) if a is not None else (own, f.rgb)
-                    tag = (L, f.pts, f.look, original)
+                    tag = (L, f.pts, f.look, original, f.alpha)
                     if smooth is None:
                         self._to_encoder(Smoothed(a, a, tag, None))
                     else:
@@ -268,19 +268,19 @@ class _Run:
         return self.shots.kept if self.shots else 0
 
     def _to_encoder(self, s: Smoothed) -> None:
-        L, pts, look, original = s.tag
+        L, pts, look, original, alpha = s.tag
         if self.emit is not None and not self.emit.contains(pts * self.time_base):
             return  # context for the smoother only
-        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look, original)))
+        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look, original, alpha)))
 
-    def _finished(self, L, ab, look, original):
+    def _finished(self, L, ab, look, original, alpha):
         """The frame in RGB, and in the encoder's format (converted here, beside other frames)."""
         rgb = self.net.finish(L, ab) if original is None else original
-        return rgb, self.writer.to_frame(rgb, look)
+        return rgb, self.writer.to_frame(rgb, look, alpha)
 
     def _write(self, item) -> None:
         s, finished = item
-        L, pts, look, _ = s.tag
+        L, pts, look, _, _ = s.tag
         rgb, frame = finished.result()
         self.writer.write(frame, pts, look)
         if s.step is None:

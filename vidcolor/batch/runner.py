@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..errors import VidcolorError
 from ..media.atomic import atomic_output
+from ..media.decode import stream_has_alpha
 from ..media.encode import EncodeSettings, output_muxer
 from ..media.join import join_segments, segment_suffix
 from ..media.probe import open_input, video_stream
@@ -263,7 +264,8 @@ class _Batch:
                 stream = video_stream(container, src)
                 job.span = make_span(container, self.start, self.duration)
                 cc = stream.codec_context
-                settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height)
+                settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
+                                                      stream_has_alpha(stream))
                 # The shot test decides from the film's history: such a film is done in one piece.
                 suffix = None if self.video_options.get("skip_color") else segment_suffix(settings.codec)
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"

@@ -32,6 +32,35 @@ class DecodedFrame:
     rgb: np.ndarray  # (H, W, 3) uint8
     pts: int  # in the stream's time base
     look: FrameLook
+    alpha: np.ndarray | None = None  # (H, W) uint8, for a stream with an alpha channel
+
+
+# FFmpeg's own VP8/VP9 decoders ignore the alpha WebM keeps beside each frame; libvpx's read it.
+_VPX_ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+
+
+def stream_has_alpha(stream: av.video.stream.VideoStream) -> bool:
+    """Whether the frames of ``stream`` carry an alpha channel (WebM VP8/VP9 say so in a tag)."""
+    tags = {k.lower(): v for k, v in stream.metadata.items()}  # FFmpeg's tag names ignore case
+    if stream.codec_context.name in _VPX_ALPHA_DECODERS and tags.get("alpha_mode") == "1":
+        return True
+    return has_alpha(stream.codec_context.pix_fmt)
+
+
+def _vpx_with_alpha(container: av.container.InputContainer, stream: av.video.stream.VideoStream):
+    decoder = av.CodecContext.create(_VPX_ALPHA_DECODERS[stream.codec_context.name], "r")
+    decoder.extradata = stream.codec_context.extradata
+    for packet in container.demux(stream):
+        yield from decoder.decode(packet if packet.size else None)
+
+
+def has_alpha(pix_fmt: str | None) -> bool:
+    """Whether frames of ``pix_fmt`` carry an alpha channel (yuva420p, rgba, ya8, gbrap10le, ...)."""
+    try:
+        fmt = av.VideoFormat(pix_fmt)
+    except (TypeError, ValueError):
+        return False
+    return not fmt.has_palette and len(fmt.components) in (2, 4)
 
 
 def decode_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
@@ -43,8 +72,10 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
         # Some demuxers seek by decode time: from a little earlier, no wanted frame is skipped.
         container.seek(max(0, int((span.start - SEEK_MARGIN) / tb)), stream=stream, backward=True)
     step = _frame_step(stream)
+    alpha = stream_has_alpha(stream)
     pts = None
-    frames = container.decode(stream)
+    frames = _vpx_with_alpha(container, stream) if stream.codec_context.name in _VPX_ALPHA_DECODERS \
+        and alpha else container.decode(stream)
     if field_order:
         frames = deinterlace(frames, stream, field_order)
     try:
@@ -55,7 +86,8 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
             if span.end is not None and t >= span.end:
                 break
             if span.contains(t):
-                yield DecodedFrame(to_rgb(frame), pts, look_of(frame))
+                rgb, a = to_rgb_alpha(frame) if alpha else (to_rgb(frame), None)
+                yield DecodedFrame(rgb, pts, look_of(frame), a)
     except av.error.FFmpegError as e:
         where = f" after {float(pts * tb):.3f}s" if pts is not None else ""
         raise VidcolorError(f"{path}: corrupt video data{where} ({first_line(e)})") from None
@@ -64,6 +96,11 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:
     # Convert with the matrix and range the frame is tagged with; the encoder uses the same ones.
     return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+
+
+def to_rgb_alpha(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:
+    rgba = frame.to_ndarray(format="rgba", src_color_range=frame.color_range)
+    return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
 
 
 def look_of(frame: av.VideoFrame) -> FrameLook:

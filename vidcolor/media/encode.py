@@ -11,7 +11,7 @@ import av
 import numpy as np
 
 from ..errors import VidcolorError, first_line
-from .decode import FrameLook
+from .decode import FrameLook, has_alpha
 from .muxing import finish, mux, start
 from .presets import output_preset
 from .remux import PacketCopier
@@ -40,6 +40,10 @@ _LOSSLESS_CODECS = {"ffv1", "huffyuv", "ffvhuff", "utvideo", "png", "qtrle", "ra
 _NO_REORDER = {"avi", "asf", "mxf", "mpeg", "mpegts", "vob", "flv"}
 # Encoders that count time in frames of one of their standard rates, not in any time base.
 _FRAME_CLOCK = {"mpeg1video", "mpeg2video"}
+# Where an encoder named by the user cannot write the preset's format: the first it can.
+_USUAL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "rgb24", "gbrp", "bgr24", "rgba", "bgra")
+# Encoder options an alpha channel needs: ProRes holds one only in its 4444 profiles.
+_ALPHA_OPTIONS = {"prores_ks": {"profile": "4"}}
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,13 @@ class EncodeSettings:
     encoder_preset: str | None = None  # the encoder's own speed preset (x264: slow, veryfast, ...)
     muxer: str | None = None  # the output container, known once resolved
     extra: tuple = ()  # the preset's encoder options, once resolved
+    alpha: bool = False  # the output keeps the input's alpha channel, once resolved
 
-    def resolve(self, muxer: str, dst: Path, width: int, height: int) -> tuple[EncodeSettings, list[str]]:
+    def resolve(self, muxer: str, dst: Path, width: int, height: int,
+                alpha: bool = False) -> tuple[EncodeSettings, list[str]]:
         """These settings with the defaults filled in for this container and frame size, checked;
-        and notes for the user about what was chosen. Runs before a single frame is decoded."""
+        and notes for the user about what was chosen. Runs before a single frame is decoded.
+        ``alpha``: the input has an alpha channel, kept where the encoder can store one."""
         if muxer in UNSUITABLE:
             raise VidcolorError(f"{dst}: {UNSUITABLE[muxer]}")
         preset = output_preset(self.preset)
@@ -69,9 +76,21 @@ class EncodeSettings:
         if self.pix_fmt is None and pix_fmt != preset.pix_fmt:
             notes.append(f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
                          f"store; writing {pix_fmt} to keep every pixel")
+        formats = encoder_formats(codec)
+        if self.pix_fmt is None and formats and pix_fmt not in formats:
+            usual = next((f for f in _USUAL_FORMATS if f in formats), sorted(formats)[0])
+            notes.append(f"{codec} cannot write {pix_fmt}; writing {usual}")
+            pix_fmt = usual
         crf = self.crf if self.crf is not None else preset.crf
-        extra = tuple(sorted(preset.encoder_options.get(codec, {}).items()))
-        settings = replace(self, codec=codec, pix_fmt=pix_fmt, crf=crf, muxer=muxer, extra=extra)
+        options = dict(preset.encoder_options.get(codec, {}))
+        keep_alpha = False
+        if alpha:
+            pix_fmt, keep_alpha, note = _alpha_format(codec, pix_fmt, explicit=self.pix_fmt is not None)
+            notes.append(note)
+            if keep_alpha and codec in _ALPHA_OPTIONS:
+                options.update(_ALPHA_OPTIONS[codec])
+        extra = tuple(sorted(options.items()))
+        settings = replace(self, codec=codec, pix_fmt=pix_fmt, crf=crf, muxer=muxer, extra=extra, alpha=keep_alpha)
         settings.check(width, height)
         try:
             av.open(io.BytesIO(), "w", format=muxer).add_stream(codec)
@@ -89,7 +108,7 @@ class EncodeSettings:
             raise VidcolorError(f"unknown video encoder '{self.codec}'") from None
         if codec.type != "video":
             raise VidcolorError(f"'{self.codec}' is not a video encoder")
-        formats = {f.name for f in (codec.video_formats or ())}
+        formats = encoder_formats(self.codec)
         if formats and self.pix_fmt not in formats:
             raise VidcolorError(f"encoder {self.codec} cannot write pixel format {self.pix_fmt} "
                                 f"(it can: {', '.join(sorted(formats))})")
@@ -113,6 +132,37 @@ class EncodeSettings:
         if self.encoder_preset:
             opts["preset"] = self.encoder_preset
         return opts
+
+
+def _alpha_format(codec: str, pix_fmt: str, explicit: bool) -> tuple[str, bool, str]:
+    """(pixel format, alpha kept, a note) for an input with an alpha channel: ``pix_fmt`` with
+    alpha added where ``codec`` can store that (unless the user named a format without it)."""
+    if has_alpha(pix_fmt):
+        return pix_fmt, True, f"the alpha channel (transparency) is kept, in {pix_fmt}"
+    formats = encoder_formats(codec)
+    candidates = [f for f in _with_alpha(pix_fmt) if f in formats]
+    if candidates and not explicit:
+        return candidates[0], True, f"the alpha channel (transparency) is kept: writing {candidates[0]}"
+    why = f"--pix-fmt {pix_fmt} has none" if explicit and candidates else f"{codec} cannot store one"
+    return pix_fmt, False, (f"the input's alpha channel (transparency) is dropped: {why} "
+                            "(--preset archive keeps it, in FFV1)")
+
+
+def encoder_formats(codec: str) -> set[str]:
+    """The pixel formats ``codec`` can encode; empty where it does not say (or is unknown)."""
+    try:
+        return {f.name for f in av.Codec(codec, "w").video_formats or ()}
+    except (av.error.FFmpegError, ValueError):
+        return set()
+
+
+def _with_alpha(pix_fmt: str) -> list[str]:
+    """Formats like ``pix_fmt`` with an alpha channel, closest first."""
+    if pix_fmt.startswith("yuv"):
+        return ["yuva" + pix_fmt[3:], "yuva444p" + pix_fmt[8:], "yuva444p10le", "yuva420p"]
+    if pix_fmt.startswith("gbrp"):
+        return ["gbrap" + pix_fmt[4:], "gbrap"]
+    return ["rgba", "argb", "bgra", "gbrap"]
 
 
 def output_muxer(dst: Path) -> str:
@@ -168,10 +218,14 @@ class VideoWriter:
     def dropped(self) -> list[str]:
         return self.copier.dropped if self.copier else []
 
-    def to_frame(self, rgb: np.ndarray, look: FrameLook) -> av.VideoFrame:
-        """``rgb`` converted to the encoder's pixel format and matrix. Any thread may call it, so
-        several frames convert at once (one 1080p frame takes milliseconds in swscale)."""
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    def to_frame(self, rgb: np.ndarray, look: FrameLook, alpha: np.ndarray | None = None) -> av.VideoFrame:
+        """``rgb`` (and ``alpha``, where the output keeps it) converted to the encoder's pixel format
+        and matrix. Any thread may call it, so several frames convert at once (one 1080p frame
+        takes milliseconds in swscale)."""
+        if self.settings.alpha and alpha is not None:
+            frame = av.VideoFrame.from_ndarray(np.dstack([rgb, alpha]), format="rgba")
+        else:
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         return frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
                               dst_color_range=look.color_range or None)
 
@@ -247,7 +301,9 @@ class VideoWriter:
 
 def stream_metadata(template: av.stream.Stream) -> dict[str, str]:
     """The input video stream's tags that still describe the colorized one."""
-    return {k: v for k, v in template.metadata.items() if k not in ("handler_name", "vendor_id", "encoder")}
+    # The muxer writes alpha_mode itself where the output has alpha; copied, it could claim one dropped.
+    return {k: v for k, v in template.metadata.items()
+            if k.lower() not in ("handler_name", "vendor_id", "encoder", "alpha_mode")}
 
 
 def carry_over(out: av.container.OutputContainer, source: av.container.InputContainer, copier: PacketCopier,
