@@ -23,9 +23,10 @@ def moving_gray(width: int, height: int, index: int) -> np.ndarray:
 
 def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None, time_base=None,
                 audio=True, audio_rate=44100, audio_codec="aac", codec="libx264", pix_fmt="yuv420p", sar=None,
-                rotation=0, audio_tracks=1, subtitles=(), attachments=(), container_options=None) -> Path:
+                rotation=0, audio_tracks=1, audio_start=0.0, subtitles=(), attachments=(),
+                container_options=None) -> Path:
     """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate.
-    ``subtitles``: text subtitle encoders, one stream each (``CUES``); ``attachments``:
+    ``audio_start``: seconds the audio begins after 0. ``subtitles``: text subtitle encoders, one stream each (``CUES``); ``attachments``:
     (name, mimetype, bytes)."""
     with av.open(str(path), "w", options=container_options or {}) as out:
         v = out.add_stream(codec, rate=fps)
@@ -55,7 +56,7 @@ def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None,
         out.mux(v.encode(None))
         seconds = float(times[-1] * tb) + float(tb) if len(times) else 0
         for a, freq in tracks:
-            _write_tone(out, a, freq, seconds)
+            _write_tone(out, a, freq, seconds, audio_start)
         for stream in texts:
             _write_cues(out, stream)
     return path
@@ -101,8 +102,9 @@ def subtitle_cues(path: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:
         return [(s.codec_context.name, cues[s.index]) for s in streams]
 
 
-def _write_tone(out, stream, freq: float, seconds: float) -> None:
+def _write_tone(out, stream, freq: float, seconds: float, start_s: float = 0.0) -> None:
     rate, n = stream.rate, 1024
+    offset = round(start_s * rate)
     channels = stream.layout.nb_channels
     total = int(seconds * rate)
     for start in range(0, total, n):
@@ -110,7 +112,7 @@ def _write_tone(out, stream, freq: float, seconds: float) -> None:
         tone = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
         frame = av.AudioFrame.from_ndarray(np.tile(tone, (channels, 1)), format="fltp",
                                            layout=stream.layout.name)
-        frame.sample_rate, frame.pts = rate, start
+        frame.sample_rate, frame.pts = rate, start + offset
         out.mux(stream.encode(frame))
     out.mux(stream.encode(None))
 
