@@ -37,6 +37,7 @@ EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles.
 QUEUE_FRAMES = 8
+STILLS_OPTIONS = ("skip_color",)  # beside the model's: what a still takes too
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers")
 
 
@@ -126,8 +127,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         settings, notes = settings.resolve(output_muxer(dst), dst, cc.width, cc.height, stream_has_alpha(stream))
         for note in notes:
             warnings.warn(f"{dst}: {note}", stacklevel=2)
-        plan = StreamPlan() if sequence else plan_streams(container, stream, settings.muxer)
-        for note in plan.warnings(src, dst):
+        plan = None if sequence else plan_streams(container, stream, settings.muxer)  # scans: the video alone
+        for note in plan.warnings(src, dst) if plan else ():
             warnings.warn(note, stacklevel=2)
         field_order = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         with atomic_output(dst) as tmp:

@@ -28,7 +28,8 @@ from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import resolve_weights
-from ..pipeline import EDIT_LIST_SLACK, MODEL_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of, smoothing_strength
+from ..pipeline import (EDIT_LIST_SLACK, MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
+                        smoothing_strength)
 from .engines import WorkerDied, make_engine
 from .fingerprint import file_sha256, fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
@@ -90,7 +91,7 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,
     failed ones retried with ``retry_failed``; a long film resumes from its last finished segment.
     ``options`` are those of ``colorize_video`` (a quality ``report`` excepted)."""
-    unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - {"report"}
+    unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - set(STILLS_OPTIONS) - {"report"}
     if unknown or "report" in options:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
     if options.get("fps") is not None:
@@ -160,7 +161,8 @@ class _Batch:
             raise VidcolorError("--duration must be more than 0")
         self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
                                                                     "encoder_preset")})
-        self.settings = {"image": self._model_settings()}
+        self.stills_options = {k: v for k in STILLS_OPTIONS if (v := options.get(k))}
+        self.settings = {"image": {**self._model_settings(), **self.stills_options}}
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
         self.manifest = Manifest(out_dir)
         self.engine = None
@@ -258,7 +260,7 @@ class _Batch:
         self.manifest.start(str(src))
         dst.parent.mkdir(parents=True, exist_ok=True)
         if job.source.kind == "image":
-            return [FileTask(src, dst, (), self._model_tuple())]
+            return [FileTask(src, dst, tuple(sorted(self.stills_options.items())), self._model_tuple())]
         try:
             with open_input(src) as container:
                 stream = video_stream(container, src)
