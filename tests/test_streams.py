@@ -124,3 +124,26 @@ def test_a_second_video_track_is_named_as_dropped(cli, tmp_path):
     assert "stream #1 video (h264): a second video track; only #0 is colorized; it will not be in" in output
     with av.open(str(out)) as c:
         assert len(c.streams.video) == 1 and c.streams.video[0].frames in (0, 6)
+
+
+def test_timecode_track_is_rebuilt_from_the_video_tag(cli, tmp_path):
+    """Camera and editing files carry a timecode (tmcd) track: kept in MOV, a tag in Matroska."""
+    src = tmp_path / "tc.mov"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.metadata["timecode"] = "10:00:00:00"
+        for i in range(6):
+            frame = av.VideoFrame(64, 48, "yuv420p")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    for name in ("out.mov", "out.mkv"):
+        code, output = cli(src, "-o", tmp_path / name)
+        assert code == 0, output
+        assert "warning" not in output
+        with av.open(str(tmp_path / name)) as c:
+            tags = [{k.lower(): v for k, v in s.metadata.items()} for s in c.streams]
+        assert tags[0]["timecode"] == "10:00:00:00"
+        if name == "out.mov":
+            assert [s.get("timecode") for s in tags] == ["10:00:00:00"] * 2  # the tmcd track too

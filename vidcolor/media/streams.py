@@ -38,12 +38,13 @@ class Carried:
 class StreamPlan:
     carried: list[Carried] = field(default_factory=list)
     attachments: list[Carried] = field(default_factory=list)
+    as_tags: list[str] = field(default_factory=list)  # timecode tracks: the muxer rebuilds them from the tag
     dropped: list[str] = field(default_factory=list)  # "label: why"
     notes: list[str] = field(default_factory=list)  # conversions, said before the run
 
     @property
     def described(self) -> list[str]:
-        return [c.label for c in self.carried + self.attachments]
+        return [c.label for c in self.carried + self.attachments] + self.as_tags
 
     def warnings(self, src, dst) -> list[str]:
         """What the user is told before the run: each stream dropped or converted, and why."""
@@ -52,7 +53,8 @@ class StreamPlan:
 
 
 def label_of(stream: av.stream.Stream) -> str:
-    what = stream.codec_context.name if stream.codec_context else (getattr(stream, "name", None) or "?")
+    what = stream.codec_context.name if stream.codec_context else (
+        getattr(stream, "name", None) or stream.metadata.get("handler_name") or "?")
     language = stream.metadata.get("language")
     kind = "attachment" if stream.type == "attachment" else stream.type
     return f"#{stream.index} {kind} ({what}{', ' + language if language and language != 'und' else ''})"
@@ -74,6 +76,13 @@ def plan_streams(source: av.container.InputContainer, video: av.video.stream.Vid
             continue
         if s.type == "video" and not s.disposition & av.stream.Disposition.attached_pic:
             plan.dropped.append(f"{label}: a second video track; only #{video.index} is colorized")
+            continue
+        if s.codec_context is None:  # a data stream: timecode, or something FFmpeg cannot name
+            timecode = s.metadata.get("timecode")
+            if timecode and video.metadata.get("timecode") == timecode:
+                plan.as_tags.append(f"{label} as the video's timecode {timecode}")
+            else:
+                plan.dropped.append(f"{label}: a data stream FFmpeg cannot copy into another file")
             continue
         name = s.codec_context.name if s.codec_context else None
         if name and holds(muxer, s):
