@@ -35,8 +35,11 @@ VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "st
                       "deinterlace", "fps", "report")
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
-# (it releases a window's worth after a cut) and of the encoder, so the network never idles.
+# (it releases a window's worth after a cut) and of the encoder, so the network never idles;
+# fewer of very large frames, so that what waits in a queue stays under QUEUE_BYTES.
 QUEUE_FRAMES = 8
+QUEUE_BYTES = 1 << 30
+BYTES_PER_WAITING_PIXEL = 3 + 4  # the decoded RGB until it is prepared, then the float lightness
 STILLS_OPTIONS = ("skip_color",)  # beside the model's: what a still takes too
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers")
 
@@ -187,7 +190,9 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
     try:
         net = make_net()
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
-        run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color)
+        cc = stream.codec_context
+        run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
+                   pixels=cc.width * cc.height)
         writer.threads = net.threads.encoder_threads
         run.go(decode_frames(container, stream, span, src, field_order), total, quiet, src.name)
         writer.close()
@@ -195,6 +200,12 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         writer.abort()
         raise
     return run
+
+
+def queue_depth(pixels: int, batch_size: int) -> int:
+    """Frames of ``pixels`` each queue between the stages holds for a network taking ``batch_size``."""
+    fits = QUEUE_BYTES // max(1, pixels * BYTES_PER_WAITING_PIXEL)
+    return int(max(2, min(max(QUEUE_FRAMES, 2 * batch_size), fits)))
 
 
 def smoothing_strength(strength: float | None, parity: bool) -> float:
@@ -212,17 +223,17 @@ class _Run:
     (this thread, its replicas on their own) -> smooth (thread) -> finish and encode (thread)."""
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
-                 report: Report | None, emit: Span | None = None, skip_color: bool = False):
+                 report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
         self.cuts: list[float] = []
         self.count = 0  # frames decoded and written (or, for a segment, kept as context)
         self.shots = ColorShots() if skip_color else None
+        self.depth = queue_depth(pixels, net.batch_size)
 
     def go(self, decoded, total, quiet: bool, name: str) -> None:
-        net, smoother = self.net, self.smoother
-        depth = max(QUEUE_FRAMES, 2 * net.batch_size)
+        net, smoother, depth = self.net, self.smoother, self.depth
         # The network's inputs are made beside the decoder, so the network never waits for them;
         # frames are prepared, and finished, several at once where the plan has workers for it.
         preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
@@ -272,27 +283,31 @@ class _Run:
         L, pts, look, original, alpha = s.tag
         if self.emit is not None and not self.emit.contains(pts * self.time_base):
             return  # context for the smoother only
-        self._encoder.put((s, self._finishing.submit(self._finished, L, s.ab, look, original, alpha)))
+        finished = self._finishing.submit(self._finished, L, s.ab, look, original, alpha)
+        # Past here only the report needs the lightness, the unsmoothed color and the RGB frame.
+        measured = (L, s.raw) if self.report is not None else None
+        self._encoder.put((pts, look, s.step, measured, finished))
 
     def _finished(self, L, ab, look, original, alpha):
-        """The frame in RGB, and in the encoder's format (converted here, beside other frames)."""
+        """The frame in the encoder's format (converted here, beside other frames), and in RGB
+        where the report needs it."""
         rgb = self.net.finish(L, ab) if original is None else original
-        return rgb, self.writer.to_frame(rgb, look, alpha)
+        return self.writer.to_frame(rgb, look, alpha), rgb if self.report is not None else None
 
     def _write(self, item) -> None:
-        s, finished = item
-        L, pts, look, _, _ = s.tag
-        rgb, frame = finished.result()
+        pts, look, step, measured, finished = item
+        frame, rgb = finished.result()
         self.writer.write(frame, pts, look)
-        if s.step is None:
+        if step is None:
             return
         time = float(pts * self.time_base - self.shift)
-        if s.step.cut:
+        if step.cut:
             self.cuts.append(round(time, 6))
-        if self.report is not None:
-            versions = {"unsmoothed": self.net.finish(L, s.raw), "smoothed": rgb} if self.smoother.radius \
+        if measured is not None:
+            L, raw = measured
+            versions = {"unsmoothed": self.net.finish(L, raw), "smoothed": rgb} if self.smoother.radius \
                 else {"unsmoothed": rgb}
-            self.report.add(time, s.step, **versions)
+            self.report.add(time, step, **versions)
 
 
 def _with_input(net: Colorizer, item):
@@ -302,6 +317,7 @@ def _with_input(net: Colorizer, item):
     frame, in_color = item
     if not in_color:
         L, x = net.prepare(frame.rgb)
+        frame.rgb = None  # its lightness is all that is needed from here, and 3 bytes a pixel fewer
         return x, (frame, L, None)
     L, ab = lab.split(frame.rgb)
     return None, (frame, L, cv2.resize(ab, (net.input_size, net.input_size), interpolation=cv2.INTER_AREA))

@@ -29,7 +29,7 @@ class FrameLook:
 
 @dataclass
 class DecodedFrame:
-    rgb: np.ndarray  # (H, W, 3) uint8
+    rgb: np.ndarray | None  # (H, W, 3) uint8; None once the pipeline has taken its lightness
     pts: int  # in the stream's time base
     look: FrameLook
     alpha: np.ndarray | None = None  # (H, W) uint8, for a stream with an alpha channel
