@@ -8,6 +8,7 @@ import warnings
 import click
 
 from .errors import OUT_OF_SPACE, VidcolorError, write_failure
+from .media.interlace import MODES as INTERLACE_MODES
 from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
 
@@ -91,9 +92,10 @@ _COLORIZE_OPTIONS = [
     click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms)."),
     click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
                  "0 (off) to 1 [default: 0.5; off with --parity]."),
-    click.option("--deinterlace", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-                 help="Deinterlace (bwdif) before colorizing: auto detects interlaced sources by their flags "
-                 "and a combing test."),
+    click.option("--deinterlace", type=click.Choice(list(INTERLACE_MODES)), default="auto", show_default=True,
+                 help="Deinterlace (bwdif) before colorizing, or undo a 3:2 pulldown (ivtc: fieldmatch, "
+                 "decimate): auto detects interlaced sources by their flags and a combing test, and telecined "
+                 "film by its repeated fields."),
     click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
                  "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
                  "colorize the rest [default: colorize every frame]."),

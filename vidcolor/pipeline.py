@@ -17,7 +17,7 @@ from .media.atomic import atomic_output, check_output_path
 from .media.decode import decode_frames, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
-from .media.interlace import detect as detect_interlace
+from .media.interlace import Interlace, detect as detect_interlace
 from .media.probe import open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
@@ -133,16 +133,20 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         plan = None if sequence else plan_streams(container, stream, settings.muxer)  # scans: the video alone
         for note in plan.warnings(src, dst) if plan else ():
             warnings.warn(note, stacklevel=2)
-        field_order = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
+        interlace = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
+        if interlace is not None and total is not None:
+            total = interlace.output_frames(total)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
-                          plan=plan, field_order=field_order, skip_color=skip_color)
+                          plan=plan, interlace=interlace, skip_color=skip_color)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
-            if span.whole and stream.frames and run.count < stream.frames - EDIT_LIST_SLACK:
-                raise VidcolorError(f"{src}: truncated or damaged: decoded {run.count} of the {stream.frames} frames it announces")
+            announced = interlace.output_frames(stream.frames) if interlace else stream.frames
+            if span.whole and announced and run.count < announced - EDIT_LIST_SLACK:
+                raise VidcolorError(f"{src}: truncated or damaged: decoded {run.count} of the {announced} frames it "
+                                    "announces" + (" (after inverse telecine)" if announced != stream.frames else ""))
     if run.report is not None:
         run.report.write(report)
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
@@ -150,19 +154,23 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    None if report is None else str(report))
 
 
-def interlace_of(src: Path, mode: str) -> str | None:
-    """The field order to deinterlace ``src`` with under ``mode``, or None; tells the user."""
+def interlace_of(src: Path, mode: str) -> Interlace:
+    """Whether and how to deinterlace ``src`` under ``mode``; tells the user."""
     found = detect_interlace(src, mode)
-    if found.field_order and mode == "auto":
+    if found.telecined and mode == "auto":
+        warnings.warn(f"{src}: {found.reason}; the film frames are matched back from their fields and the "
+                      "repeated one of five dropped (inverse telecine: fieldmatch, decimate) before colorizing "
+                      "(--deinterlace on to deinterlace every frame instead, off to keep the fields)", stacklevel=3)
+    elif found.field_order and mode == "auto":
         warnings.warn(f"{src}: interlaced: {found.reason}; deinterlacing each frame (bwdif) before "
                       "colorizing (--deinterlace off to keep the fields)", stacklevel=3)
     elif mode == "auto" and found.reason != "progressive":
         warnings.warn(f"{src}: {found.reason}", stacklevel=3)
-    return found.field_order
+    return found
 
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
-                     strength: float, field_order: str | None = None) -> tuple[int, int]:
+                     strength: float, interlace: Interlace | None = None) -> tuple[int, int]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
@@ -174,19 +182,20 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
-                          lambda: colorizer, lambda net: None, True, None, field_order=field_order)
+                          lambda: colorizer, lambda net: None, True, None, interlace=interlace)
     return run.writer.frames, run.count
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
-            total: int | None, plan: StreamPlan | None = None, field_order: str | None = None,
+            total: int | None, plan: StreamPlan | None = None, interlace: Interlace | None = None,
             skip_color: bool = False) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
     keep_large_arrays_on_mmap()
-    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan)
+    rate = interlace.output_rate(stream.average_rate or stream.guessed_rate) if interlace else None
+    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan, rate)
     try:
         net = make_net()
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
@@ -194,7 +203,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
                    pixels=cc.width * cc.height)
         writer.threads = net.threads.encoder_threads
-        run.go(decode_frames(container, stream, span, src, field_order), total, quiet, src.name)
+        run.go(decode_frames(container, stream, span, src, interlace), total, quiet, src.name)
         writer.close()
     except BaseException:
         writer.abort()

@@ -262,14 +262,19 @@ class _Batch:
         if job.source.kind == "image":
             return [FileTask(src, dst, tuple(sorted(self.stills_options.items())), self._model_tuple())]
         try:
+            with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
+                warnings.simplefilter("always")
+                interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
             with open_input(src) as container:
                 stream = video_stream(container, src)
                 job.span = make_span(container, self.start, self.duration)
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                # The shot test decides from the film's history: such a film is done in one piece.
-                suffix = None if self.video_options.get("skip_color") else segment_suffix(settings.codec)
+                # The shot test decides from the film's history, and inverse telecine follows the
+                # pulldown's phase from the start: such a film is done in one piece.
+                whole = self.video_options.get("skip_color") or interlace.telecined
+                suffix = None if whole else segment_suffix(settings.codec)
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 job.plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                          identity) if suffix else None
@@ -279,16 +284,8 @@ class _Batch:
         if job.plan is None or len(job.plan.segments) == 1:  # the worker tells its own notices
             return [FileTask(src, dst, tuple(sorted({**self.video_options, "smooth_strength": self.strength}.items())),
                              self._model_tuple())]
-        job.report.warnings += [f"{dst}: {n}" for n in notes]
+        job.report.warnings += [f"{dst}: {n}" for n in notes] + [str(w.message) for w in caught]
         plan = job.plan
-        try:
-            with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
-                warnings.simplefilter("always")
-                field_order = interlace_of(src, self.video_options.get("deinterlace", "auto"))
-        except VidcolorError as e:
-            self._fail(job, str(e), bar)
-            return []
-        job.report.warnings += [str(w.message) for w in caught]
         self.manifest.use_plan(str(src), plan.key, len(plan.segments))
         finished = self.manifest.segments_done(str(src), plan.key)
         work = self._work(job.source)
@@ -304,7 +301,7 @@ class _Batch:
                 job.report.segments_resumed += 1
                 continue
             tasks.append(SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength,
-                                     self._model_tuple(), field_order, segment.index))
+                                     self._model_tuple(), interlace, segment.index))
         job.remaining = len(tasks)
         if not tasks:
             self._join(job, bar)

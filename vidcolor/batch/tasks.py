@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..media.encode import EncodeSettings
+from ..media.interlace import Interlace
 from ..media.timeline import Span
 from ..models import Colorizer
 
@@ -28,7 +29,7 @@ class SegmentTask:
     settings: EncodeSettings  # resolved for the final output's container
     strength: float
     model_options: tuple  # sorted (name, value) pairs for Colorizer
-    field_order: str | None = None  # deinterlace with this field order first
+    interlace: Interlace | None = None  # deinterlace first where it says so
     index: int = 0
 
 
@@ -70,7 +71,7 @@ class Worker:
                 frames, colorized = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
                                                      colorizer=self.colorizer(task.model_options),
                                                      settings=task.settings, strength=task.strength,
-                                                     field_order=task.field_order)
+                                                     interlace=task.interlace)
             else:
                 from ..pipeline import colorize_path
 

@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from ..errors import VidcolorError, first_line
-from .interlace import deinterlace
+from .interlace import Interlace, deinterlace
 from .timeline import Span
 
 SEEK_MARGIN = Fraction(1)  # seconds
@@ -64,8 +64,8 @@ def has_alpha(pix_fmt: str | None) -> bool:
 
 
 def decode_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                  span: Span, path: str | Path, field_order: str | None = None) -> Iterator[DecodedFrame]:
-    """The frames of ``span``, deinterlaced first where ``field_order`` ("tff" or "bff") is given."""
+                  span: Span, path: str | Path, interlace: Interlace | None = None) -> Iterator[DecodedFrame]:
+    """The frames of ``span``, deinterlaced (or telecine undone) first where ``interlace`` says."""
     stream.thread_type = "AUTO"
     tb = stream.time_base
     if span.start:
@@ -76,8 +76,8 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
     pts = None
     frames = _vpx_with_alpha(container, stream) if stream.codec_context.name in _VPX_ALPHA_DECODERS \
         and alpha else container.decode(stream)
-    if field_order:
-        frames = deinterlace(frames, stream, field_order)
+    if interlace is not None and interlace.field_order:
+        frames = deinterlace(frames, stream, interlace)
     try:
         for frame in frames:
             # A frame without a timestamp (raw streams) follows its predecessor by one frame.

@@ -194,10 +194,11 @@ class VideoWriter:
 
     def __init__(self, tmp: Path, dst: Path, src: Path, source: av.container.InputContainer,
                  stream: av.video.stream.VideoStream, settings: EncodeSettings, span: Span,
-                 plan: StreamPlan | None = None):
+                 plan: StreamPlan | None = None, rate: Fraction | None = None):
         assert settings.muxer, "resolve the settings for the output first"
         self.path, self.src, self.source, self.template = dst, src, source, stream
         self.span = span
+        self.rate = rate  # frames a second, where it is not the input's (inverse telecine)
         self.time_base: Fraction = stream.time_base
         try:
             self.out = av.open(str(tmp), "w")  # the muxer follows the extension, which tmp shares
@@ -264,7 +265,7 @@ class VideoWriter:
 
     def _start(self, width: int, height: int, look: FrameLook) -> None:
         t = self.template
-        rate = t.average_rate or t.guessed_rate or Fraction(25)
+        rate = self.rate or t.average_rate or t.guessed_rate or Fraction(25)
         s = self.out.add_stream(self.settings.codec, rate=rate, options=self.settings.options())
         s.width, s.height, s.pix_fmt = width, height, self.settings.pix_fmt
         s.time_base = self.time_base
