@@ -64,7 +64,8 @@ def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> 
     combed = tff + bff
     repeated = verdicts.get("repeated.top", 0.0) + verdicts.get("repeated.bottom", 0.0)
     seen = repeated + verdicts.get("repeated.neither", 0.0)
-    if rate in PULLDOWN_RATES and combed >= MIN_COMBED and repeated >= max(MIN_COMBED, REPEATED_SHARE * seen):
+    pulldown_rate = rate and any(abs(float(rate) - r) < 0.01 for r in PULLDOWN_RATES)  # as containers round it
+    if pulldown_rate and combed >= MIN_COMBED and repeated >= max(MIN_COMBED, REPEATED_SHARE * seen):
         return Interlace(order, f"telecined (3:2 pulldown): {repeated:.0f} of {seen:.0f} probed frames repeat a "
                                 f"field of the frame before ({'bottom' if order == 'bff' else 'top'} field first)",
                          telecined=True)
