@@ -1,9 +1,12 @@
 """Every stream besides the colorized one: copied untouched where the output holds it, text
 subtitles converted where it needs another format, and the user told of anything dropped."""
+from fractions import Fraction
+
 import av
+import numpy as np
 import pytest
 
-from media_factory import CUES, frame_times, packets, subtitle_cues, write_video
+from media_factory import CUES, frame_times, moving_gray, packets, subtitle_cues, write_video
 
 FONT = ("DejaVuSans.ttf", "application/x-truetype-font", bytes(range(256)) * 40)
 EXPECTED = [(start, duration, text) for start, duration, text in CUES]
@@ -126,24 +129,51 @@ def test_a_second_video_track_is_named_as_dropped(cli, tmp_path):
         assert len(c.streams.video) == 1 and c.streams.video[0].frames in (0, 6)
 
 
-def test_timecode_track_is_rebuilt_from_the_video_tag(cli, tmp_path):
-    """Camera and editing files carry a timecode (tmcd) track: kept in MOV, a tag in Matroska."""
-    src = tmp_path / "tc.mov"
-    with av.open(str(src), "w") as out:
-        v = out.add_stream("libx264", rate=24)
+def write_timecoded(path, label: str, rate, frames: int):
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=rate)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        v.metadata["timecode"] = "10:00:00:00"
-        for i in range(6):
-            frame = av.VideoFrame(64, 48, "yuv420p")
+        v.metadata["timecode"] = label
+        for i in range(frames):
+            gray = moving_gray(64, 48, i)
+            frame = av.VideoFrame.from_ndarray(np.repeat(gray[:, :, None], 3, axis=2), format="rgb24")
+            frame = frame.reformat(format="yuv420p")
             frame.pts = i
             out.mux(v.encode(frame))
         out.mux(v.encode(None))
+    return path
+
+
+def timecodes(path) -> list[str | None]:
+    with av.open(str(path)) as c:
+        return [{k.lower(): v for k, v in s.metadata.items()}.get("timecode") for s in c.streams]
+
+
+def test_timecode_track_is_rebuilt_from_the_video_tag(cli, tmp_path):
+    """Camera and editing files carry a timecode (tmcd) track: kept in MOV, a tag in Matroska."""
+    src = write_timecoded(tmp_path / "tc.mov", "10:00:00:00", 24, 6)
     for name in ("out.mov", "out.mkv"):
         code, output = cli(src, "-o", tmp_path / name)
         assert code == 0, output
         assert "warning" not in output
-        with av.open(str(tmp_path / name)) as c:
-            tags = [{k.lower(): v for k, v in s.metadata.items()} for s in c.streams]
-        assert tags[0]["timecode"] == "10:00:00:00"
+        tags = timecodes(tmp_path / name)
+        assert tags[0] == "10:00:00:00"
         if name == "out.mov":
-            assert [s.get("timecode") for s in tags] == ["10:00:00:00"] * 2  # the tmcd track too
+            assert tags == ["10:00:00:00"] * 2  # the tmcd track too
+
+
+def test_timecode_names_the_first_frame_of_a_part(cli, tmp_path):
+    """--start: the output's timecode is its own first frame's label, drop-frame counted as SMPTE says."""
+    film = write_timecoded(tmp_path / "film.mov", "10:00:00:00", 24, 48)
+    assert cli(film, "-o", tmp_path / "part.mov", "--start", "1")[0] == 0
+    assert timecodes(tmp_path / "part.mov") == ["10:00:01:00"] * 2
+    # 29.97 drop-frame: one second on is frame 30; labels ;00 and ;01 of minute 1 do not exist.
+    ntsc = write_timecoded(tmp_path / "ntsc.mov", "01:00:59;28", Fraction(30000, 1001), 90)
+    assert cli(ntsc, "-o", tmp_path / "ntsc_part.mov", "--start", "1")[0] == 0
+    assert timecodes(tmp_path / "ntsc_part.mov") == ["01:01:01;00"] * 2
+    # The same part through batch segments, joined: the same label.
+    code, output = cli("batch", ntsc, "-o", tmp_path / "batch", "--start", "1", "--segment-seconds", "0.5")
+    assert code == 0, output
+    assert timecodes(tmp_path / "batch" / "ntsc.mov") == ["01:01:01;00"] * 2
+    assert cli(ntsc, "-o", tmp_path / "whole.mov")[0] == 0
+    assert timecodes(tmp_path / "whole.mov") == ["01:00:59;28"] * 2

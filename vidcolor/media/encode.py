@@ -16,6 +16,7 @@ from .muxing import finish, mux, start
 from .presets import output_preset
 from .remux import PacketCopier
 from .streams import StreamPlan
+from .smpte import moved_to
 from .timeline import Span
 
 # Container-level tags that describe the old file, not the new one.
@@ -280,10 +281,10 @@ class VideoWriter:
         cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
         if look.rotation:
             s.set_display_rotation(look.rotation)
-        s.metadata.update(stream_metadata(t))
+        s.metadata.update(stream_metadata(t, self.span))
         self.stream = s
         if self.copier:
-            carry_over(self.out, self.source, self.copier, self.span)
+            carry_over(self.out, self.source, self.copier, t, self.span)
         start(self.out, self.path)
 
     def _mux(self, packets) -> None:
@@ -300,18 +301,19 @@ class VideoWriter:
         return packet
 
 
-def stream_metadata(template: av.stream.Stream) -> dict[str, str]:
-    """The input video stream's tags that still describe the colorized one."""
+def stream_metadata(video: av.video.stream.VideoStream, span: Span) -> dict[str, str]:
+    """The input video stream's tags that still describe the colorized ``span`` of it."""
     # The muxer writes alpha_mode itself where the output has alpha; copied, it could claim one dropped.
-    return {k: v for k, v in template.metadata.items()
-            if k.lower() not in ("handler_name", "vendor_id", "encoder", "alpha_mode")}
+    return moved_to({k: v for k, v in video.metadata.items()
+                     if k.lower() not in ("handler_name", "vendor_id", "encoder", "alpha_mode")}, video, span)
 
 
 def carry_over(out: av.container.OutputContainer, source: av.container.InputContainer, copier: PacketCopier,
-               span: Span) -> None:
+               video: av.video.stream.VideoStream, span: Span) -> None:
     """Add the copied streams, the container's metadata and (for the whole film) its chapters."""
     copier.add_streams()
-    out.metadata.update({k: v for k, v in source.metadata.items() if k not in _STALE_METADATA})
+    out.metadata.update(moved_to({k: v for k, v in source.metadata.items() if k not in _STALE_METADATA},
+                                 video, span))
     if span.whole:
         try:
             out.set_chapters(source.chapters())

@@ -53,9 +53,11 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
                 template = first.streams.video[0]
                 stream = out.add_stream_from_template(template)
                 stream.time_base = template.time_base
+                # The film's rate, not the part's: MOV builds its timecode track from it.
+                stream.codec_context.framerate = video.average_rate or video.guessed_rate or template.average_rate
                 extradata = template.codec_context.extradata
-            stream.metadata.update(stream_metadata(video))
-            carry_over(out, source, copier, span)
+            stream.metadata.update(stream_metadata(video, span))
+            carry_over(out, source, copier, video, span)
             start(out, dst)
             for part in parts:
                 _copy_video(part, stream, extradata, out, copier, span, dst)
