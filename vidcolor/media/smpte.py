@@ -27,7 +27,7 @@ def moved_to(tags: dict[str, str], video: av.video.stream.VideoStream, span: Spa
     try:
         # Drop-frame labels are written with a semicolon; colons mean every label is counted.
         start = Timecode(f"{rate.numerator}/{rate.denominator}", label, force_non_drop_frame=";" not in label)
-        moved = start + frames if frames else start
+        moved = start + frames
     except (ValueError, TypeError, ZeroDivisionError):
         return tags
     return {**tags, "timecode": str(moved)}
