@@ -17,8 +17,8 @@ from .media.atomic import atomic_output, check_output_path
 from .media.decode import decode_frames, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
-from .media.interlace import Interlace, detect as detect_interlace
-from .media.probe import open_input, video_stream
+from .media.interlace import PROGRESSIVE, Interlace, detect as detect_interlace
+from .media.probe import frame_rate, open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
@@ -133,9 +133,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         plan = None if sequence else plan_streams(container, stream, settings.muxer)  # scans: the video alone
         for note in plan.warnings(src, dst) if plan else ():
             warnings.warn(note, stacklevel=2)
-        interlace = None if sequence else interlace_of(src, deinterlace)  # scans are whole frames
-        if interlace is not None and total is not None:
-            total = interlace.output_frames(total)
+        interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
+        total = None if total is None else interlace.output_frames(total)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
@@ -143,7 +142,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
-            announced = interlace.output_frames(stream.frames) if interlace else stream.frames
+            announced = interlace.output_frames(stream.frames)
             if span.whole and announced and run.count < announced - EDIT_LIST_SLACK:
                 raise VidcolorError(f"{src}: truncated or damaged: decoded {run.count} of the {announced} frames it "
                                     "announces" + (" (after inverse telecine)" if announced != stream.frames else ""))
@@ -170,7 +169,7 @@ def interlace_of(src: Path, mode: str) -> Interlace:
 
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
-                     strength: float, interlace: Interlace | None = None) -> tuple[int, int]:
+                     strength: float, interlace: Interlace = PROGRESSIVE) -> tuple[int, int]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
@@ -188,14 +187,14 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
-            total: int | None, plan: StreamPlan | None = None, interlace: Interlace | None = None,
+            total: int | None, plan: StreamPlan | None = None, interlace: Interlace = PROGRESSIVE,
             skip_color: bool = False) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
     keep_large_arrays_on_mmap()
-    rate = interlace.output_rate(stream.average_rate or stream.guessed_rate) if interlace else None
-    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan, rate)
+    writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan,
+                         interlace.output_rate(frame_rate(stream)))
     try:
         net = make_net()
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)

@@ -262,22 +262,23 @@ class _Batch:
         if job.source.kind == "image":
             return [FileTask(src, dst, tuple(sorted(self.stills_options.items())), self._model_tuple())]
         try:
-            with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
-                warnings.simplefilter("always")
-                interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
             with open_input(src) as container:
                 stream = video_stream(container, src)
                 job.span = make_span(container, self.start, self.duration)
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                # The shot test decides from the film's history, and inverse telecine follows the
-                # pulldown's phase from the start: such a film is done in one piece.
-                whole = self.video_options.get("skip_color") or interlace.telecined
-                suffix = None if whole else segment_suffix(settings.codec)
+                # The shot test decides from the film's history: such a film is done in one piece.
+                suffix = None if self.video_options.get("skip_color") else segment_suffix(settings.codec)
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 job.plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                          identity) if suffix else None
+            if job.plan is not None and len(job.plan.segments) > 1:  # a film in one piece probes in its worker
+                with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
+                    warnings.simplefilter("always")
+                    interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
+                if interlace.telecined:  # each segment would start the pulldown's phase afresh
+                    job.plan = None
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..media.probe import frame_pts
+from ..media.probe import frame_pts, frame_rate
 from ..media.timeline import Span
 from ..temporal.smoother import context_frames
 
@@ -40,7 +40,7 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
     input's fingerprint and the settings) goes into the plan's key."""
     tb = stream.time_base
     times = frame_pts(container, stream, src)
-    rate = Fraction(stream.average_rate or stream.guessed_rate or 25)
+    rate = frame_rate(stream) or Fraction(25)
     if times is not None:
         times = [t for t in times if span.contains(t * tb)]
     n = len(times) if times is not None else 0

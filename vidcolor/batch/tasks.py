@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..media.encode import EncodeSettings
-from ..media.interlace import Interlace
+from ..media.interlace import PROGRESSIVE, Interlace
 from ..media.timeline import Span
 from ..models import Colorizer
 
@@ -29,7 +29,7 @@ class SegmentTask:
     settings: EncodeSettings  # resolved for the final output's container
     strength: float
     model_options: tuple  # sorted (name, value) pairs for Colorizer
-    interlace: Interlace | None = None  # deinterlace first where it says so
+    interlace: Interlace = PROGRESSIVE  # deinterlaced (or the telecine undone) first where it says so
     index: int = 0
 
 

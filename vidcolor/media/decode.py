@@ -10,7 +10,8 @@ import av
 import numpy as np
 
 from ..errors import VidcolorError, first_line
-from .interlace import Interlace, deinterlace
+from .interlace import PROGRESSIVE, Interlace, deinterlace
+from .probe import frame_rate
 from .timeline import Span
 
 SEEK_MARGIN = Fraction(1)  # seconds
@@ -64,7 +65,7 @@ def has_alpha(pix_fmt: str | None) -> bool:
 
 
 def decode_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                  span: Span, path: str | Path, interlace: Interlace | None = None) -> Iterator[DecodedFrame]:
+                  span: Span, path: str | Path, interlace: Interlace = PROGRESSIVE) -> Iterator[DecodedFrame]:
     """The frames of ``span``, deinterlaced (or telecine undone) first where ``interlace`` says."""
     stream.thread_type = "AUTO"
     tb = stream.time_base
@@ -76,7 +77,7 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
     pts = None
     frames = _vpx_with_alpha(container, stream) if stream.codec_context.name in _VPX_ALPHA_DECODERS \
         and alpha else container.decode(stream)
-    if interlace is not None and interlace.field_order:
+    if interlace.field_order:
         frames = deinterlace(frames, stream, interlace)
     try:
         for frame in frames:
@@ -112,7 +113,7 @@ def expected_frames(stream: av.video.stream.VideoStream, container: av.container
     """The frame count the file announces, or an estimate from duration x rate (for progress only)."""
     if stream.frames:
         return stream.frames
-    rate = stream.average_rate or stream.guessed_rate
+    rate = frame_rate(stream)
     if stream.duration and rate:
         return int(round(stream.duration * stream.time_base * rate))
     if container.duration and rate:
@@ -121,5 +122,4 @@ def expected_frames(stream: av.video.stream.VideoStream, container: av.container
 
 
 def _frame_step(stream) -> int:
-    rate = stream.average_rate or stream.guessed_rate or 25
-    return max(1, round(1 / (Fraction(rate) * stream.time_base)))
+    return max(1, round(1 / ((frame_rate(stream) or 25) * stream.time_base)))

@@ -14,6 +14,7 @@ from ..errors import VidcolorError, first_line
 from .decode import FrameLook, has_alpha
 from .muxing import finish, mux, start
 from .presets import output_preset
+from .probe import frame_rate
 from .remux import PacketCopier
 from .streams import StreamPlan
 from .smpte import moved_to
@@ -266,7 +267,7 @@ class VideoWriter:
 
     def _start(self, width: int, height: int, look: FrameLook) -> None:
         t = self.template
-        rate = self.rate or t.average_rate or t.guessed_rate or Fraction(25)
+        rate = self.rate or frame_rate(t) or Fraction(25)
         s = self.out.add_stream(self.settings.codec, rate=rate, options=self.settings.options())
         s.width, s.height, s.pix_fmt = width, height, self.settings.pix_fmt
         s.time_base = self.time_base

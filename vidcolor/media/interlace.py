@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 
 from ..errors import VidcolorError
-from .probe import open_input, video_stream
+from .probe import frame_rate, open_input, video_stream
 
 MODES = ("auto", "on", "off", "ivtc")
 PROBE_FRAMES = 60
@@ -45,6 +45,9 @@ class Interlace:
 
     def output_frames(self, frames: int) -> int:
         return frames * 4 // 5 if self.telecined else frames
+
+
+PROGRESSIVE = Interlace(None, "progressive")
 
 
 def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> Interlace:
@@ -76,7 +79,7 @@ def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> 
     if flagged:
         return Interlace(None, f"the stream flags {flagged} frames as interlaced, but their fields show no "
                                "combing: kept as progressive (--deinterlace on to deinterlace anyway)")
-    return Interlace(None, "progressive")
+    return PROGRESSIVE
 
 
 def _probe(path: Path, frames: int) -> tuple[int, Fraction | None, dict[str, float]]:
@@ -88,7 +91,7 @@ def _probe(path: Path, frames: int) -> tuple[int, Fraction | None, dict[str, flo
     flagged, last = 0, None
     with open_input(path) as container:
         stream = video_stream(container, path)
-        rate = stream.average_rate or stream.guessed_rate
+        rate = frame_rate(stream)
         graph = _graph(stream, [("idet", None)])
         try:
             for count, frame in enumerate(container.decode(stream), 1):
@@ -138,7 +141,7 @@ def _graph(stream, chain: list[tuple[str, str | None]]) -> av.filter.Graph:
     graph = av.filter.Graph()
     cc = stream.codec_context
     sar = cc.sample_aspect_ratio or Fraction(1)
-    rate = stream.average_rate or stream.guessed_rate
+    rate = frame_rate(stream)
     # add_buffer(template=...) leaves out the frame rate, which decimate needs.
     args = (f"video_size={cc.width}x{cc.height}:pix_fmt={cc.pix_fmt}:time_base={stream.time_base}:"
             f"pixel_aspect={sar.numerator}/{sar.denominator}")

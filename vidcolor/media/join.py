@@ -14,7 +14,7 @@ import av
 from ..errors import VidcolorError, first_line
 from .encode import carry_over, stream_metadata
 from .muxing import finish, mux, start
-from .probe import open_input, video_stream
+from .probe import frame_rate, open_input, video_stream
 from .remux import PacketCopier
 from .streams import StreamPlan, plan_streams
 from .timeline import Span
@@ -54,7 +54,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
                 stream = out.add_stream_from_template(template)
                 stream.time_base = template.time_base
                 # The film's rate, not the part's: MOV builds its timecode track from it.
-                stream.codec_context.framerate = video.average_rate or video.guessed_rate or template.average_rate
+                stream.codec_context.framerate = frame_rate(video) or template.average_rate
                 extradata = template.codec_context.extradata
             stream.metadata.update(stream_metadata(video, span))
             carry_over(out, source, copier, video, span)

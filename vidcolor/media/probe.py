@@ -1,6 +1,7 @@
 """Open an input file and find the video stream to colorize, with one-line errors."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -28,6 +29,12 @@ def open_input(path: str | Path, fps: float | None = None) -> av.container.Input
         raise VidcolorError(f"{path}: not a readable video file ({first_line(e)})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise VidcolorError(f"{path}: cannot open ({e})") from None
+
+
+def frame_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The stream's frames a second: its average, else FFmpeg's guess; None where neither is known."""
+    rate = stream.average_rate or stream.guessed_rate
+    return Fraction(rate) if rate else None
 
 
 def video_stream(container: av.container.InputContainer, path: str | Path) -> av.video.stream.VideoStream:

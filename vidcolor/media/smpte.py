@@ -12,6 +12,7 @@ from fractions import Fraction
 import av
 from timecode import Timecode
 
+from .probe import frame_rate
 from .timeline import Span
 
 
@@ -19,11 +20,11 @@ def moved_to(tags: dict[str, str], video: av.video.stream.VideoStream, span: Spa
     """``tags`` with their ``timecode`` moved on to the first frame of ``video`` in ``span``;
     unchanged for the whole film, or where there is no rate or the tag is not a timecode."""
     label = tags.get("timecode")
-    rate = video.average_rate or video.guessed_rate
+    rate = frame_rate(video)
     if not label or span.start is None or not rate:
         return tags
     first = Fraction(video.start_time or 0) * video.time_base
-    frames = max(0, math.ceil((span.start - first) * Fraction(rate)))
+    frames = max(0, math.ceil((span.start - first) * rate))
     try:
         # Drop-frame labels are written with a semicolon; colons mean every label is counted.
         start = Timecode(f"{rate.numerator}/{rate.denominator}", label, force_non_drop_frame=";" not in label)
