@@ -9,7 +9,10 @@ network is DDColor with seeded random weights (its speed does not depend on them
 - naive: what existing tools do, in sequence: decode a frame, colorize it alone (batch 1, fp32,
   one network with torch's default threads), encode it;
 - memory: peak RSS (and peak GPU memory) of a fresh process colorizing the film and one four
-  times longer.
+  times longer;
+- where the Lab conversions run in torch on the device or the network in channels-last (by default
+  on a GPU), all of it twice in the same run: so, and as before them (OpenCV on the CPU, NCHW),
+  unless ``--no-before``.
 
     python benchmarks/throughput.py                  # CPU: paper-tiny at 256 on 720p
     python benchmarks/throughput.py --device cuda --arch large --size 512 --width 1920 --height 1080 \\
@@ -210,6 +213,9 @@ def main() -> int:
     p.add_argument("--smooth-workers", type=int, help="frames smoothed at once; default: the plan's")
     p.add_argument("--opencv-threads", type=int, help="OpenCV's threads per call (1 or more); default: the plan's")
     p.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best is kept")
+    p.add_argument("--lab-on-device", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
+    p.add_argument("--no-before", action="store_true", help="skip the runs with OpenCV's Lab and NCHW")
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vidcolor-bench-"))
@@ -217,22 +223,30 @@ def main() -> int:
     if not args.frames:
         return memory(args, weights, tmp)
     film = write_film(tmp / "film.mp4", sample_frames(args.frames, args.width, args.height))
-    net = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
-                    workers=args.workers, batch_size=args.batch_size, progress=False)
     overrides = {k: getattr(args, k) for k in ("color_workers", "smooth_workers", "opencv_threads")
                  if getattr(args, k) is not None}
-    net.threads = dataclasses.replace(net.threads, **overrides)
+
+    def colorizer(**layout) -> Colorizer:
+        c = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
+                      workers=args.workers, batch_size=args.batch_size, progress=False, **layout)
+        c.threads = dataclasses.replace(c.threads, **overrides)
+        c.colorize_batch(sample_frames(c.batch_size, args.width, args.height))  # warm-up
+        return c
+
+    net = colorizer(lab_on_device=args.lab_on_device, channels_last=args.channels_last)
+    nets = {"": net}
+    if (net.lab_on_device or net.channels_last) and not args.no_before:
+        nets["before: "] = colorizer(lab_on_device=False, channels_last=False)
     n = args.frames
-    print(f"{net!r}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
+    print(f"{chr(10).join(map(repr, nets.values()))}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
           f"threads {net.threads}; torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
     if net.device.type == "cuda":
         print(f"GPU: {torch.cuda.get_device_name(net.device)}")
     naive_net = Colorizer(weights=weights, device=args.device, input_size=args.size, batch_size=1, workers=1,
-                          progress=False)
+                          lab_on_device=False, channels_last=False, progress=False)
     # The naive loop leaves every library at its default: torch and OpenCV on every core.
     naive_plan = ThreadPlan(1, available_cores(), available_cores(), 0)
     naive_net.colorize_batch(sample_frames(1, args.width, args.height))  # warm-up
-    net.colorize_batch(sample_frames(net.batch_size, args.width, args.height))
 
     # Alternate the runs and keep each one's best, so a noisy neighbour skews no comparison.
     best: dict[str, Clock] = {}
@@ -245,31 +259,38 @@ def main() -> int:
     runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}))
     for _ in range(args.repeat):
         apply_threads(net.threads)
-        for name, clock in stages(net, film, tmp, args.preset).items():
-            keep(name, clock)
-        for label, options in runs:
-            clock, busy_share = end_to_end(net, film, tmp / "out.mp4", preset=args.preset, **options)
-            keep(label, clock)
-            busy[label] = max(busy.get(label, 0.0), busy_share)
+        for prefix, c in nets.items():
+            for name, clock in stages(c, film, tmp, args.preset).items():
+                keep(prefix + name, clock)
+            for label, options in runs:
+                clock, busy_share = end_to_end(c, film, tmp / "out.mp4", preset=args.preset, **options)
+                keep(prefix + label, clock)
+                busy[prefix + label] = max(busy.get(prefix + label, 0.0), busy_share)
         apply_threads(naive_plan)
         with Clock(naive_net.device) as clock:
             naive_loop(naive_net, film, tmp / "naive.mp4")
         keep("naive", clock)
     apply_threads(net.threads)
 
-    print(f"\nEach stage alone (best of {args.repeat}):")
-    for name in STAGES:
-        print(f"  {name:8s} {fps(n, best[name])}")
-    network, naive = best["network"], best["naive"]
-    print("\nEnd to end (colorize_video, start-up excluded):")
-    for label, _ in runs:
-        clock = best[label]
-        print(f"  {label:18s} {fps(n, clock)}\n  {'':18s} = {network.wall / clock.wall:.3f} x the network alone, "
-              f"{naive.wall / clock.wall:.2f} x the naive loop; network busy {100 * busy[label]:.0f}% of the wall time")
+    naive = best["naive"]
+    for prefix in nets:
+        print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}):")
+        for name in STAGES:
+            print(f"  {name:8s} {fps(n, best[prefix + name])}")
+        network = best[prefix + "network"]
+        print("End to end (colorize_video, start-up excluded):")
+        for label, _ in runs:
+            clock = best[prefix + label]
+            print(f"  {label:18s} {fps(n, clock)}\n  {'':18s} = {network.wall / clock.wall:.3f} x the network alone, "
+                  f"{naive.wall / clock.wall:.2f} x the naive loop; network busy {100 * busy[prefix + label]:.0f}% "
+                  "of the wall time")
+        other_cpu = sum(best[prefix + name].cpu for name in STAGES if name != "network")
+        print(f"Bound on 'end to end / network alone' when the cores are all busy: network CPU / all stages' CPU "
+              f"= {network.cpu / (network.cpu + other_cpu):.3f}")
+    if len(nets) > 1:
+        for label, _ in runs:
+            print(f"{label}: {best['before: ' + label].wall / best[label].wall:.2f} x before")
     print(f"\nNaive loop (batch 1, fp32, one network, sequential): {fps(n, naive)}")
-    other_cpu = sum(best[name].cpu for name in STAGES if name != "network")
-    print(f"Bound on 'end to end / network alone' when the cores are all busy: network CPU / all stages' CPU "
-          f"= {network.cpu / (network.cpu + other_cpu):.3f}")
 
     return memory(args, weights, tmp)
 

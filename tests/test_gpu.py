@@ -1,11 +1,13 @@
 """The CUDA paths: batches, bf16, out-of-memory recovery and a whole video. Skipped without a GPU
 (CI has none); run them on a GPU machine with ``python -m pytest tests/test_gpu.py``."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
 
 from conftest import TEST_SIZE, short_of_memory
-from media_factory import decoded_rgb, frame_times, relative_ms, moving_gray, write_video
+from media_factory import color_texture, decoded_rgb, frame_times, relative_ms, moving_gray, write_video
 from vidcolor import Colorizer, colorize_video
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
@@ -28,6 +30,43 @@ def test_bf16_stays_close_to_fp32(tiny_weights, frames):
     fp32 = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4)
     bf16 = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4, precision="bf16")
     diff = np.abs(fp32.colorize(frames).astype(int) - bf16.colorize(frames))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 8
+
+
+def test_lab_on_the_gpu_matches_the_same_steps_on_the_cpu():
+    from vidcolor.lab_torch import DeviceLab
+
+    frame = color_texture(333, 199, seed=5)
+    ab = np.random.default_rng(0).uniform(-50, 50, (TEST_SIZE, TEST_SIZE, 2)).astype(np.float32)
+    gpu, cpu = (DeviceLab(torch.device(d), TEST_SIZE, "bilinear") for d in ("cuda", "cpu"))
+    (L_gpu, x_gpu), (L_cpu, x_cpu) = gpu.prepare(frame), cpu.prepare(frame)
+    assert np.abs(L_gpu - L_cpu).max() < 1e-3 and np.abs(x_gpu - x_cpu).max() < 1e-5
+    diff = np.abs(gpu.finish(L_cpu, ab).astype(int) - cpu.finish(L_cpu, ab))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.999
+
+
+def test_lab_on_the_gpu_from_several_threads_at_once(tiny_weights, frames):
+    net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4)
+    assert net.lab_on_device and not net.channels_last  # the defaults on CUDA, fp32
+    alone = [net.prepare(f) for f in frames]
+    with ThreadPoolExecutor(4) as pool:  # each thread on its own CUDA stream
+        together = list(pool.map(net.prepare, frames))
+    for (L1, x1), (L2, x2) in zip(alone, together):
+        np.testing.assert_array_equal(L1, L2)
+        np.testing.assert_array_equal(x1, x2)
+    ab = net.infer(np.stack([x for _, x in alone]))
+    with ThreadPoolExecutor(4) as pool:
+        finished = list(pool.map(net.finish, [L for L, _ in alone], ab))
+    for L, a, rgb in zip((L for L, _ in alone), ab, finished):
+        np.testing.assert_array_equal(rgb, net.finish(L, a))
+
+
+def test_bf16_runs_channels_last_by_default_with_the_same_colors(tiny_weights, frames):
+    last = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4, precision="bf16")
+    plain = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4, precision="bf16",
+                      channels_last=False)
+    assert last.channels_last and not plain.channels_last
+    diff = np.abs(last.colorize(frames).astype(int) - plain.colorize(frames))
     assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 8
 
 

@@ -82,6 +82,11 @@ _COLORIZE_OPTIONS = [
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
     click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only."),
     click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling)."),
+    click.option("--lab-on-device/--lab-on-cpu", default=None, help="Make the Lab conversions, the resize to the "
+                 "model's size and the chroma upsampling in torch on the GPU, or in OpenCV on the CPU [default: on "
+                 "the GPU with CUDA, except with --parity]."),
+    click.option("--channels-last/--no-channels-last", default=None, help="Run the network in channels-last "
+                 "memory layout [default: with bf16 on CUDA, where it is faster]."),
     click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
         f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
     click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),

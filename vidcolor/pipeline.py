@@ -41,7 +41,8 @@ QUEUE_FRAMES = 8
 QUEUE_BYTES = 1 << 30
 BYTES_PER_WAITING_PIXEL = 3 + 4  # the decoded RGB until it is prepared, then the float lightness
 STILLS_OPTIONS = ("skip_color",)  # beside the model's: what a still takes too
-MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers")
+MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers",
+                 "lab_on_device", "channels_last")
 
 
 @dataclass
