@@ -128,6 +128,12 @@ def relative_ms(times: list[Fraction]) -> list[int]:
     return [round(1000 * float(t - times[0])) for t in times]
 
 
+def timecodes(path: Path) -> list[str | None]:
+    """Each stream's timecode tag (MOV's tmcd track is a stream of its own)."""
+    with av.open(str(path)) as c:
+        return [{k.lower(): v for k, v in s.metadata.items()}.get("timecode") for s in c.streams]
+
+
 def decoded_rgb(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]

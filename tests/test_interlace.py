@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from media_factory import decoded_rgb, frame_times, moving_gray
+from media_factory import decoded_rgb, frame_times, moving_gray, timecodes
 
 from conftest import ROOT
 from vidcolor.errors import VidcolorError
@@ -101,7 +101,7 @@ def film_frames(count: int, step: int = 3, width: int = 320, height: int = 240) 
     raise AssertionError("the sample is too short")
 
 
-def write_telecined(path, film: list[np.ndarray]):
+def write_telecined(path, film: list[np.ndarray], timecode: str | None = None):
     """``film`` at 24000/1001 through a 3:2 pulldown (FFmpeg's telecine) into 30000/1001 video:
     of every 5 video frames, 2 are woven from fields of two film frames."""
     height, width = film[0].shape[:2]
@@ -117,6 +117,8 @@ def write_telecined(path, film: list[np.ndarray]):
         v = out.add_stream("libx264", rate=Fraction(30000, 1001),
                            options={"crf": "8", "flags": "+ilme+ildct", "x264-params": "tff=1"})
         v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        if timecode:
+            v.metadata["timecode"] = timecode
         count = 0
 
         def drain():
@@ -172,6 +174,22 @@ def test_telecined_film_gets_its_film_frames_back(cli, tmp_path):
     # Colorizing the video frames as they come would color 2 in 5 that no film frame looks like.
     nearest = [min(np.abs(lightness(v) - L).mean() for L in film_L) for v in decoded_rgb(telecined)]
     assert sum(n > 1.5 * worst for n in nearest) >= 16
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("01:00:00:15", "01:00:00:12"),  # non-drop: 15 of 30 frames into the second is 12 of 24
+    ("01:00:00;00", "00:59:56:10"),  # drop-frame: the same moment, counted at 23.976 without drops
+])
+def test_timecode_is_counted_again_at_the_film_rate_after_inverse_telecine(cli, tmp_path, label, expected):
+    telecined = write_telecined(tmp_path / "telecined.mov", film_frames(12, width=160, height=120), label)
+    assert timecodes(telecined) == [label, label]
+    out = tmp_path / "out.mov"
+    code, output = cli(telecined, "-o", out, "--deinterlace", "ivtc")
+    assert code == 0, output
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].base_rate == Fraction(24000, 1001)
+    # The tag and MOV's tmcd track (which drop-frame at 23.976 would have cost).
+    assert timecodes(out) == [expected, expected]
 
 
 def test_batch_colorizes_a_telecined_film_in_one_piece(cli, tmp_path):

@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from media_factory import CUES, frame_times, moving_gray, packets, subtitle_cues, write_video
+from media_factory import CUES, frame_times, moving_gray, packets, subtitle_cues, timecodes, write_video
 
 FONT = ("DejaVuSans.ttf", "application/x-truetype-font", bytes(range(256)) * 40)
 EXPECTED = [(start, duration, text) for start, duration, text in CUES]
@@ -142,11 +142,6 @@ def write_timecoded(path, label: str, rate, frames: int):
             out.mux(v.encode(frame))
         out.mux(v.encode(None))
     return path
-
-
-def timecodes(path) -> list[str | None]:
-    with av.open(str(path)) as c:
-        return [{k.lower(): v for k, v in s.metadata.items()}.get("timecode") for s in c.streams]
 
 
 def test_timecode_track_is_rebuilt_from_the_video_tag(cli, tmp_path):

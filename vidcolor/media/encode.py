@@ -282,10 +282,10 @@ class VideoWriter:
         cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
         if look.rotation:
             s.set_display_rotation(look.rotation)
-        s.metadata.update(stream_metadata(t, self.span))
+        s.metadata.update(stream_metadata(t, self.span, self.rate))
         self.stream = s
         if self.copier:
-            carry_over(self.out, self.source, self.copier, t, self.span)
+            carry_over(self.out, self.source, self.copier, t, self.span, self.rate)
         start(self.out, self.path)
 
     def _mux(self, packets) -> None:
@@ -302,19 +302,21 @@ class VideoWriter:
         return packet
 
 
-def stream_metadata(video: av.video.stream.VideoStream, span: Span) -> dict[str, str]:
-    """The input video stream's tags that still describe the colorized ``span`` of it."""
+def stream_metadata(video: av.video.stream.VideoStream, span: Span, rate: Fraction | None = None) -> dict[str, str]:
+    """The input video stream's tags that still describe the colorized ``span`` of it, written
+    at ``rate`` frames a second (None: the input's)."""
     # The muxer writes alpha_mode itself where the output has alpha; copied, it could claim one dropped.
     return moved_to({k: v for k, v in video.metadata.items()
-                     if k.lower() not in ("handler_name", "vendor_id", "encoder", "alpha_mode")}, video, span)
+                     if k.lower() not in ("handler_name", "vendor_id", "encoder", "alpha_mode")}, video, span, rate)
 
 
 def carry_over(out: av.container.OutputContainer, source: av.container.InputContainer, copier: PacketCopier,
-               video: av.video.stream.VideoStream, span: Span) -> None:
-    """Add the copied streams, the container's metadata and (for the whole film) its chapters."""
+               video: av.video.stream.VideoStream, span: Span, rate: Fraction | None = None) -> None:
+    """Add the copied streams, the container's metadata and (for the whole film) its chapters;
+    the video is written at ``rate`` frames a second (None: the input's)."""
     copier.add_streams()
     out.metadata.update(moved_to({k: v for k, v in source.metadata.items() if k not in _STALE_METADATA},
-                                 video, span))
+                                 video, span, rate))
     if span.whole:
         try:
             out.set_chapters(source.chapters())
