@@ -1,6 +1,7 @@
 """Real test media, written with PyAV: moving gray pictures, a sine-tone audio track."""
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,8 +27,8 @@ def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None,
                 rotation=0, audio_tracks=1, audio_start=0.0, subtitles=(), attachments=(),
                 container_options=None) -> Path:
     """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate.
-    ``audio_start``: seconds the audio begins after 0. ``subtitles``: text subtitle encoders, one stream each (``CUES``); ``attachments``:
-    (name, mimetype, bytes)."""
+    ``audio_start``: seconds the audio begins after 0. ``subtitles``: subtitle encoders, one stream
+    each (``CUES``; ``dvdsub``: DVD bitmaps); ``attachments``: (name, mimetype, bytes)."""
     with av.open(str(path), "w", options=container_options or {}) as out:
         v = out.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
@@ -67,11 +68,12 @@ CUES = [(100, 250, "first line"), (400, 250, "second, with a comma"), (700, 200,
 
 
 def _subtitle_stream(out, encoder: str):
-    header = av.Codec("subrip", "r").create()
-    header.open()
     s = out.add_stream(encoder)
     s.codec_context.time_base = Fraction(1, 1000)
-    s.codec_context.subtitle_header = header.subtitle_header
+    if encoder != "dvdsub":
+        header = av.Codec("subrip", "r").create()
+        header.open()
+        s.codec_context.subtitle_header = header.subtitle_header
     s.metadata["language"] = "fra"
     return s
 
@@ -80,12 +82,50 @@ def _write_cues(out, stream) -> None:
     from av.subtitles.subtitle import SubtitleSet
 
     for i, (start, duration, text) in enumerate(CUES):
-        cue = SubtitleSet.create(f"{i},0,Default,,0,0,0,,{text}".encode(), 0, duration, start)
-        packet = stream.codec_context.encode_subtitle(cue)
+        if stream.codec_context.name == "dvdsub":
+            packet = av.Packet(dvd_subpicture(8 + 8 * i, 40, 32, 6, 1 + i, duration))
+        else:
+            packet = stream.codec_context.encode_subtitle(
+                SubtitleSet.create(f"{i},0,Default,,0,0,0,,{text}".encode(), 0, duration, start))
         packet.stream, packet.time_base = stream, Fraction(1, 1000)
         packet.pts = packet.dts = start
         packet.duration = duration
         out.mux(packet)
+
+
+def dvd_subpicture(x: int, y: int, width: int, height: int, color: int, duration_ms: int) -> bytes:
+    """One DVD subtitle packet (a subpicture unit): a ``width`` x ``height`` box at (x, y) in
+    palette entry ``color`` (1-3), shown at once and for ``duration_ms``.
+
+    Its layout: its size, the offset of its commands, the run-length coded rows (even rows,
+    then odd: the two fields), then two command sequences: palette, contrast, area, where the
+    rows are, start; and after the delay, stop.
+    """
+    fill = b"\x00" + bytes([color])  # one run to the end of the row (a zero count), in ``color``
+    even, odd = fill * ((height + 1) // 2), fill * (height // 2)
+    commands = 4 + len(even) + len(odd)
+    right, bottom = x + width - 1, y + height - 1
+    area = bytes([x >> 4, (x & 15) << 4 | right >> 8, right & 255, y >> 4, (y & 15) << 4 | bottom >> 8, bottom & 255])
+    show = b"\x03\x32\x10" + b"\x04\xff\xf0" + b"\x05" + area + b"\x06" + struct.pack(">HH", 4, 4 + len(even)) + b"\x01\xff"
+    stop_at = commands + 4 + len(show)
+    body = even + odd + struct.pack(">HH", 0, stop_at) + show
+    body += struct.pack(">HH", round(duration_ms * 90 / 1024), stop_at) + b"\x02\xff"  # delay in 1024/90000 s
+    return struct.pack(">HH", 4 + len(body), commands) + body
+
+
+def bitmap_cues(path: Path) -> list[list[tuple[int, int, tuple[int, int, int, int]]]]:
+    """Per bitmap subtitle stream: each cue's start and duration (ms) and its box (x, y, w, h)."""
+    with av.open(str(path)) as c:
+        found = []
+        for s in c.streams.subtitles:
+            cues = []
+            for p in c.demux(s):
+                decoded = s.codec_context.decode2(p) if p.size else None
+                for rect in decoded.rects if decoded else ():
+                    cues.append((round(1000 * p.pts * p.time_base), round(1000 * p.duration * p.time_base),
+                                 (rect.x, rect.y, rect.width, rect.height)))
+            found.append(cues)
+        return found
 
 
 def subtitle_cues(path: Path) -> list[tuple[str, list[tuple[int, int, str]]]]:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import TEST_SIZE
-from media_factory import decoded_rgb, frame_times, moving_gray, packets, write_video
+from media_factory import CUES, decoded_rgb, frame_times, moving_gray, packets, write_video
 
 FILM_FRAMES, FPS = 200, 25
 SEGMENT_SECONDS = "1"  # 25 frames: 8 segments
@@ -237,12 +237,14 @@ def _wait(driver: subprocess.Popen, condition, seconds: float = 240) -> None:
 def test_h264_segments_join_into_one_stream_with_every_timestamp(cli, tmp_path):
     out, report = tmp_path / "out", tmp_path / "r.json"
     film = tmp_path / "film.mp4"
-    write_video(film, frames=60, fps=FPS, audio_tracks=2)
+    write_video(film, frames=60, fps=FPS, audio_tracks=2, subtitles=("dvdsub",))
     code, output = cli("batch", film, "-o", out, "--segment-seconds", "0.8", "--report", report)
     assert code == 0, output
     assert read_report(report)["film.mp4"]["segments"] == 3
     assert frame_times(out / "film.mp4") == frame_times(film)
     assert packets(out / "film.mp4", "audio") == packets(film, "audio")
+    dvd = packets(film, "subtitle")
+    assert len(dvd[0]) == len(CUES) and packets(out / "film.mp4", "subtitle") == dvd  # bitmaps, byte for byte
     # One stream made of the three segments as they were encoded: each starts on a keyframe.
     with av.open(str(out / "film.mp4")) as c:
         keyframes = [i for i, p in enumerate(sorted((p for p in c.demux(c.streams.video[0]) if p.size),

@@ -6,7 +6,8 @@ import av
 import numpy as np
 import pytest
 
-from media_factory import CUES, frame_times, moving_gray, packets, subtitle_cues, timecodes, write_video
+from media_factory import (CUES, bitmap_cues, frame_times, moving_gray, packets, subtitle_cues, timecodes,
+                           write_video)
 
 FONT = ("DejaVuSans.ttf", "application/x-truetype-font", bytes(range(256)) * 40)
 EXPECTED = [(start, duration, text) for start, duration, text in CUES]
@@ -49,6 +50,30 @@ def test_matroska_keeps_every_stream_byte_for_byte(cli, subtitled, tmp_path):
     assert [codec for codec, _ in subtitle_cues(out)] == ["srt", "ssa", "webvtt"]
     with av.open(str(out)) as c:
         assert [s.metadata.get("language") for s in c.streams.subtitles] == ["fra"] * 3
+
+
+def test_dvd_bitmap_subtitles_are_copied_byte_for_byte_or_named_where_they_cannot_go(cli, tmp_path):
+    src = write_video(tmp_path / "dvd.mkv", frames=24, subtitles=("dvdsub",))
+    boxes = [(8, 40, 32, 6), (16, 40, 32, 6), (24, 40, 32, 6)]
+    assert [box for _, _, box in bitmap_cues(src)[0]] == boxes  # FFmpeg decodes them as bitmaps
+    for name in ("out.mkv", "out.mp4"):
+        out = tmp_path / name
+        code, output = cli(src, "-o", out)
+        assert code == 0, output
+        assert "warning" not in output
+        assert packets(out, "subtitle") == packets(src, "subtitle")  # bytes and times
+        cues = bitmap_cues(out)[0]
+        assert [(start, box) for start, _, box in cues] == [(start, box) for start, _, box in bitmap_cues(src)[0]]
+        with av.open(str(out)) as c:
+            assert [s.metadata.get("language") for s in c.streams.subtitles] == ["fra"]
+    for name in ("out.mov", "out.webm"):
+        out = tmp_path / name
+        code, output = cli(src, "-o", out)
+        assert code == 0, output
+        assert f"stream #2 subtitle (dvdsub, fra): a {name[4:]} file cannot hold dvdsub; .mkv can keep it; " \
+            f"it will not be in {out}" in output
+        with av.open(str(out)) as c:
+            assert not c.streams.subtitles
 
 
 def test_mp4_converts_text_subtitles_to_mov_text_and_says_what_it_dropped(cli, subtitled, tmp_path):
