@@ -238,7 +238,8 @@ def main() -> int:
     if (net.lab_on_device or net.channels_last) and not args.no_before:
         nets["before: "] = colorizer(lab_on_device=False, channels_last=False)
     n = args.frames
-    print(f"{chr(10).join(map(repr, nets.values()))}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
+    described = "\n".join(map(repr, nets.values()))
+    print(f"{described}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
           f"threads {net.threads}; torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
     if net.device.type == "cuda":
         print(f"GPU: {torch.cuda.get_device_name(net.device)}")
