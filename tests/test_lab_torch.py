@@ -132,6 +132,7 @@ def test_channels_last_gives_the_same_colors(tiny_weights):
     frames = np.stack([moving_gray(96, 64, i) for i in range(2)])
     plain = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1)
     last = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, channels_last=True)
+
     def channels_last_kernels(net):
         kernels = [p for p in net.model.parameters() if p.dim() == 4 and min(p.shape[1:]) > 1]
         return sum(p.is_contiguous(memory_format=torch.channels_last) for p in kernels) / len(kernels)

@@ -21,8 +21,9 @@ DEFAULT_UPSAMPLE = "bilinear"
 BAND_PIXELS = 1 << 18
 
 
-def _bands(height: int, width: int):
-    rows = max(1, BAND_PIXELS // width)
+def bands(height: int, width: int, pixels: int | None = None):
+    """Row slices of about ``pixels`` (default ``BAND_PIXELS``) pixels each, covering a frame."""
+    rows = max(1, (pixels or BAND_PIXELS) // width)
     return (slice(top, top + rows) for top in range(0, height, rows))
 
 
@@ -35,7 +36,7 @@ def lightness(img: np.ndarray, order: str = "rgb") -> np.ndarray:
     """Lab L in [0, 100] of a float32 HxWx3 image in [0, 1], in its own array (a view of a Lab
     image would keep all three channels alive while the frame waits in the queues)."""
     L = np.empty(img.shape[:2], np.float32)
-    for band in _bands(*L.shape):
+    for band in bands(*L.shape):
         cv2.extractChannel(cv2.cvtColor(img[band], _TO_LAB[order]), 0, dst=L[band])
     return L
 
@@ -73,7 +74,7 @@ def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
     """L (H, W) and ab (H, W, 2) -> uint8 image; OpenCV clips to [0, 1], then rounds half to even
     (as NumPy's round: the official ``(x * 255.0).round()``), not truncate."""
     out = np.empty((*L.shape, 3), np.uint8)
-    for band in _bands(*L.shape):
+    for band in bands(*L.shape):
         lab = cv2.merge([L[band], ab[band, :, 0], ab[band, :, 1]])
         # The float RGB is >= 0, so the absolute value changes nothing.
         cv2.convertScaleAbs(cv2.cvtColor(lab, _FROM_LAB[order]), dst=out[band], alpha=255.0)

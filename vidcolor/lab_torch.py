@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .lab import bands
+
 # OpenCV's sRGB <-> XYZ (D65) matrices and white point (imgproc/src/color_lab.cpp).
 _RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
 _XYZ_TO_RGB = ((3.240479, -1.53715, -0.498535), (-0.969256, 1.875991, 0.041556), (0.055648, -0.204043, 1.057311))
@@ -34,11 +36,6 @@ _F0 = 16.0 / 116.0
 # A band of rows at a time on the device too, for the same reason as ``lab.BAND_PIXELS``: the
 # float intermediates of one 8K frame would take gigabytes. Larger bands, as kernels are cheap.
 BAND_PIXELS = 1 << 22
-
-
-def _bands(height: int, width: int):
-    rows = max(1, BAND_PIXELS // width)
-    return (slice(top, top + rows) for top in range(0, height, rows))
 
 
 def _to_linear(c: torch.Tensor) -> torch.Tensor:
@@ -55,16 +52,16 @@ def _mix(matrix, channels) -> list[torch.Tensor]:
 
 def lightness(rgb: torch.Tensor) -> torch.Tensor:
     """Lab L in [0, 100] of float RGB (3, H, W) in [0, 1] (sRGB): (H, W)."""
-    r, g, b = _to_linear(rgb)
-    y = _RGB_TO_XYZ[1][0] * r + _RGB_TO_XYZ[1][1] * g + _RGB_TO_XYZ[1][2] * b
+    (y,) = _mix(_RGB_TO_XYZ[1:2], _to_linear(rgb))
     return torch.where(y > _T, 116.0 * y.clamp(min=_T) ** (1 / 3) - 16.0, _K * y)
 
 
 def lab_to_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Lab (each (H, W)) -> float RGB (3, H, W), clipped to [0, 1] before the sRGB curve, as OpenCV."""
     low = L <= _T * _K
-    y = torch.where(low, L / _K, ((L + 16.0) / 116.0) ** 3)
-    fy = torch.where(low, 7.787 * y + _F0, (L + 16.0) / 116.0)
+    f = (L + 16.0) / 116.0
+    y = torch.where(low, L / _K, f ** 3)
+    fy = torch.where(low, 7.787 * y + _F0, f)
     f_thresh = 7.787 * _T + _F0
     x, z = (torch.where(f <= f_thresh, (f - _F0) / 7.787, f ** 3) for f in (a / 500.0 + fy, fy - b / 200.0))
     xyz = (x * _WHITE[0], y, z * _WHITE[2])
@@ -95,7 +92,7 @@ class DeviceLab:
         with self._stream():
             rgb = _planes(torch.from_numpy(np.ascontiguousarray(frame)).to(self.device), order).float() / 255.0
             L = torch.empty(rgb.shape[1:], device=self.device)
-            for band in _bands(*L.shape):
+            for band in bands(*L.shape, BAND_PIXELS):
                 L[band] = lightness(rgb[:, band])
             small = F.interpolate(rgb[None], size=(self.size, self.size), mode="bilinear", align_corners=False)[0]
             small_L = lightness(small)
@@ -110,10 +107,9 @@ class DeviceLab:
         with self._stream():
             L_t = torch.from_numpy(np.ascontiguousarray(L, np.float32)).to(self.device)
             grid = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).to(self.device).permute(2, 0, 1)[None]
-            up = F.interpolate(grid, size=L.shape, mode=self.upsample,
-                               **({"align_corners": False} if self.upsample == "bilinear" else {}))[0]
+            up = F.interpolate(grid, size=L.shape, mode=self.upsample)[0]  # bilinear: half-pixel centres
             out = torch.empty((3, *L.shape), dtype=torch.uint8, device=self.device)
-            for band in _bands(*L.shape):
+            for band in bands(*L.shape, BAND_PIXELS):
                 rgb = lab_to_rgb(L_t[band], up[0, band], up[1, band])
                 out[:, band] = (rgb * 255.0).round_().to(torch.uint8)  # half to even, as OpenCV
             return _planes(out, order, back=True).contiguous().cpu().numpy()
