@@ -74,8 +74,9 @@ class FlowEstimator:
         a, b = _as_u8(L0), _as_u8(L1m)
         fw = self._dis.calc(a, b, None)
         bw = self._dis.calc(b, a, None)
-        tests_fw, tests_bw = occlusion_tests(fw, bw), occlusion_tests(bw, fw)
-        return PairFlow(fw, bw, trust(fw, L0, L1m, tests_fw), trust(bw, L1, L0m, tests_bw),
+        at_fw, at_bw = positions(fw), positions(bw)
+        tests_fw, tests_bw = occlusion_tests(fw, bw, at_fw), occlusion_tests(bw, fw, at_bw)
+        return PairFlow(fw, bw, trust(at_fw, L0, L1m, tests_fw), trust(at_bw, L1, L0m, tests_bw),
                         valid_mask(tests_fw))
 
 
@@ -99,29 +100,36 @@ def grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Sample ``img`` at x + flow(x) (bilinear; borders replicated, callers mask them)."""
-    h, w = flow.shape[:2]
-    gx, gy = grid(h, w)
-    return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+def positions(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """remap's two maps for sampling along ``flow``: (x + flow_x, y + flow_y) at each pixel."""
+    gx, gy = grid(*flow.shape[:2])
+    return gx + flow[..., 0], gy + flow[..., 1]
 
 
-def inside(flow: np.ndarray) -> np.ndarray:
-    """True where x + flow(x) lands inside the picture."""
-    h, w = flow.shape[:2]
-    gx, gy = grid(h, w)
-    x, y = gx + flow[..., 0], gy + flow[..., 1]
+def sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``img`` at the positions (x, y), bilinear; borders replicated (callers mask them)."""
+    return cv2.remap(img, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def landed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where the positions (x, y) lie inside their picture."""
+    h, w = x.shape
     return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Sample ``img`` at x + flow(x)."""
+    return sample(img, *positions(flow))
 
 
 def _squared(v: np.ndarray) -> np.ndarray:
     return v[..., 0] ** 2 + v[..., 1] ** 2
 
 
-def fb_error(fw: np.ndarray, bw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward-backward error and its tolerance (Sundaram et al.), on the pixels of ``fw``'s frame."""
-    bw_at = warp(bw, fw)
+def fb_error(fw: np.ndarray, bw: np.ndarray, at) -> tuple[np.ndarray, np.ndarray]:
+    """Forward-backward error and its tolerance (Sundaram et al.), on the pixels of ``fw``'s frame
+    (``at``: ``positions(fw)``)."""
+    bw_at = sample(bw, *at)
     error = _squared(fw + bw_at)
     return error, FB_RELATIVE * (_squared(fw) + _squared(bw_at)) + FB_ABSOLUTE
 
@@ -135,12 +143,13 @@ def motion_boundary(fw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _squared(du) + _squared(dv), MB_RELATIVE * _squared(fw) + MB_ABSOLUTE
 
 
-def occlusion_tests(fw: np.ndarray, bw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """On ``fw``'s frame: forward-backward error and motion-boundary strength, each relative to
-    its tolerance (at most 1 passes), and whether the flow lands inside the picture."""
-    fb, fb_tol = fb_error(fw, bw)
+def occlusion_tests(fw: np.ndarray, bw: np.ndarray, at) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On ``fw``'s frame (``at``: ``positions(fw)``): forward-backward error and motion-boundary
+    strength, each relative to its tolerance (at most 1 passes), and whether the flow lands
+    inside the picture."""
+    fb, fb_tol = fb_error(fw, bw, at)
     mb, mb_tol = motion_boundary(fw)
-    return fb / fb_tol, mb / mb_tol, inside(fw)
+    return fb / fb_tol, mb / mb_tol, landed(*at)
 
 
 def valid_mask(tests) -> np.ndarray:
@@ -154,12 +163,12 @@ def _ramp(relative: np.ndarray) -> np.ndarray:
     return np.clip(2.0 - relative, 0.0, 1.0).astype(np.float32)
 
 
-def trust(fw: np.ndarray, L0: np.ndarray, L1: np.ndarray, tests) -> np.ndarray:
-    """Soft trust in [0, 1] for sampling frame 1 along ``fw`` on frame 0's pixels.
+def trust(at, L0: np.ndarray, L1: np.ndarray, tests) -> np.ndarray:
+    """Soft trust in [0, 1] for sampling frame 1 at ``at`` (``positions(fw)``) on frame 0's pixels.
 
     Combines the occlusion ``tests`` (forward-backward, motion boundaries, inside) with the
     lightness found there compared with frame 0's own (``L1`` already level-matched to ``L0``).
     """
     fb, mb, within = tests
-    photo = cv2.blur(np.abs(L0 - warp(L1, fw)), (3, 3))
+    photo = cv2.blur(np.abs(L0 - sample(L1, *at)), (3, 3))
     return _ramp(fb) * _ramp(mb) * _ramp(photo / PHOTO_TOLERANCE) * within
