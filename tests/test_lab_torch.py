@@ -122,7 +122,8 @@ def test_a_frame_without_room_on_the_device_is_done_in_opencv(tiny_weights, monk
 
 def test_defaults_and_parity(tiny_weights):
     net = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE)
-    assert not net.lab_on_device and not net.channels_last  # on the CPU OpenCV is faster
+    assert not net.lab_on_device and net.channels_last  # on the CPU: OpenCV's Lab is faster, channels-last too
+    assert not Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, parity=True).channels_last
     for option in ("lab_on_device", "channels_last"):
         with pytest.raises(VidcolorError, match="parity"):
             Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, parity=True, **{option: True})
@@ -130,7 +131,7 @@ def test_defaults_and_parity(tiny_weights):
 
 def test_channels_last_gives_the_same_colors(tiny_weights):
     frames = np.stack([moving_gray(96, 64, i) for i in range(2)])
-    plain = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1)
+    plain = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, channels_last=False)
     last = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1, channels_last=True)
 
     def channels_last_kernels(net):

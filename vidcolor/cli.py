@@ -86,7 +86,7 @@ _COLORIZE_OPTIONS = [
                  "model's size and the chroma upsampling in torch on the GPU, or in OpenCV on the CPU [default: on "
                  "the GPU with CUDA, except with --parity]."),
     click.option("--channels-last/--no-channels-last", default=None, help="Run the network in channels-last "
-                 "memory layout [default: with bf16 on CUDA, where it is faster]."),
+                 "memory layout [default: on the CPU and with bf16 on CUDA, where it is faster; never with --parity]."),
     click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
         f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
     click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),
