@@ -5,9 +5,9 @@ network is DDColor with seeded random weights (its speed does not depend on them
 
 - stages: each one alone over the same frames (decode, prepare, network, smooth, finish, encode);
 - end to end: ``colorize_video`` on the film, the Colorizer built beforehand (start-up excluded),
-  with the default smoothing and without, as a ratio to the network alone; also its steady pace,
-  over the middle half of the film (a short film's total includes filling and draining the
-  queues and the encoder's lookahead, a few seconds that a film of hours does not notice);
+  with the default smoothing and without, as a ratio to the network alone (a short film's total
+  includes filling and draining the queues and x264's lookahead of 40 frames, a few seconds
+  that a film of hours does not notice: give it --frames 240 or more);
 - naive: what existing tools do, in sequence: decode a frame, colorize it alone (batch 1, fp32,
   one network with torch's default threads), encode it;
 - memory: peak RSS (and peak GPU memory) of a fresh process colorizing the film and one four
@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, random_weights, sample_frames, write_film  # noqa: E402
 
 from vidcolor import Colorizer, colorize_video  # noqa: E402
-from vidcolor.media.encode import EncodeSettings, VideoWriter  # noqa: E402
+from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother  # noqa: E402
 from vidcolor.threads import ThreadPlan, apply as apply_threads, available_cores  # noqa: E402
@@ -144,28 +145,16 @@ class BusyTime:
         return timed
 
 
-def end_to_end(net: Colorizer, film: Path, dst: Path, **options) -> tuple[Clock, float, float]:
-    """The whole pipeline's clock, the share of its wall time the network was computing, and its
-    steady pace: frames/s handed to the encoder over the middle half of the film, once the
-    queues have filled and before they drain (on a film of hours, the pace of all of it)."""
+def end_to_end(net: Colorizer, film: Path, dst: Path, **options) -> tuple[Clock, float]:
+    """The whole pipeline's clock, and the share of its wall time the network was computing."""
     busy = BusyTime()
     net.infer = busy.wrap(net.infer)
-    handed: list[float] = []
-    write = VideoWriter.write
-
-    def timed_write(self, *args):
-        write(self, *args)
-        handed.append(time.perf_counter())
-
-    VideoWriter.write = timed_write
     try:
         with Clock(net.device) as clock:
             colorize_video(film, dst, colorizer=net, overwrite=True, quiet=True, **options)
     finally:
         del net.infer
-        VideoWriter.write = write
-    first, last = len(handed) // 4, 3 * len(handed) // 4
-    return clock, busy.seconds / clock.wall, (last - first) / (handed[last] - handed[first])
+    return clock, busy.seconds / clock.wall
 
 
 def peak_memory(args, weights: Path, film: Path, dst: Path) -> dict:
@@ -263,14 +252,20 @@ def main() -> int:
     naive_plan = ThreadPlan(1, available_cores(), available_cores(), 0)
     naive_net.colorize_batch(sample_frames(1, args.width, args.height))  # warm-up
 
-    # Alternate the runs and keep each one's best, so a noisy neighbour skews no comparison.
+    # Alternate the runs: the best of each gives its speed, the rounds give the ratios.
     best: dict[str, Clock] = {}
     busy: dict[str, float] = {}
-    steady: dict[str, float] = {}
+    walls: dict[str, list[float]] = {}  # every run's, in order: one per round
 
     def keep(label: str, clock: Clock) -> None:
+        walls.setdefault(label, []).append(clock.wall)
         if label not in best or clock.wall < best[label].wall:
             best[label] = clock
+
+    def speedup(slow: str, fast: str) -> float:
+        """The median over the rounds of each round's ratio: a quiet or a busy spell on this
+        shared machine moves both runs of a round, and no single lucky run decides."""
+        return statistics.median(a / b for a, b in zip(walls[slow], walls[fast]))
 
     runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}))
     for _ in range(args.repeat):
@@ -279,10 +274,9 @@ def main() -> int:
             for name, clock in stages(c, film, tmp, args.preset).items():
                 keep(prefix + name, clock)
             for label, options in runs:
-                clock, busy_share, pace = end_to_end(c, film, tmp / "out.mp4", preset=args.preset, **options)
+                clock, busy_share = end_to_end(c, film, tmp / "out.mp4", preset=args.preset, **options)
                 keep(prefix + label, clock)
                 busy[prefix + label] = max(busy.get(prefix + label, 0.0), busy_share)
-                steady[prefix + label] = max(steady.get(prefix + label, 0.0), pace)
         apply_threads(naive_plan)
         with Clock(naive_net.device) as clock:
             naive_loop(naive_net, film, tmp / "naive.mp4")
@@ -291,7 +285,7 @@ def main() -> int:
 
     naive = best["naive"]
     for prefix in nets:
-        print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}):")
+        print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}; ratios: the median of the rounds'):")
         for name in STAGES:
             print(f"  {name:8s} {fps(n, best[prefix + name])}")
         network = best[prefix + "network"]
@@ -299,16 +293,16 @@ def main() -> int:
         for label, _ in runs:
             clock = best[prefix + label]
             print(f"  {label:18s} {fps(n, clock)}\n  {'':18s} = {network.wall / clock.wall:.3f} x the network alone, "
-                  f"{naive.wall / clock.wall:.2f} x the naive loop; network busy {100 * busy[prefix + label]:.0f}% "
-                  f"of the wall time\n  {'':18s} steady pace (middle half of the frames) {steady[prefix + label]:.2f} "
-                  f"frames/s = {steady[prefix + label] * network.wall / n:.3f} x the network alone")
+                  f"{speedup('naive', prefix + label):.2f} x the naive loop; network busy {100 * busy[prefix + label]:.0f}% "
+                  "of the wall time")
         other_cpu = sum(best[prefix + name].cpu for name in STAGES if name != "network")
         print(f"Bound on 'end to end / network alone' when the cores are all busy: network CPU / all stages' CPU "
               f"= {network.cpu / (network.cpu + other_cpu):.3f}")
     if len(nets) > 1:
         for label, _ in runs:
-            print(f"{label}: {best['before: ' + label].wall / best[label].wall:.2f} x before")
-    print(f"\nNaive loop (batch 1, fp32, one network, sequential): {fps(n, naive)}")
+            print(f"{label}: {speedup('before: ' + label, label):.2f} x before")
+    print(f"\nNaive loop (batch 1, fp32, one network, sequential): {fps(n, naive)}; each round "
+          + ", ".join(f"{n / wall:.2f}" for wall in walls["naive"]) + " frames/s")
 
     return memory(args, weights, tmp)
 
