@@ -1,9 +1,10 @@
-"""The network alone on the GPU: fp32 vs bf16, batch sizes, channels-last and torch.compile.
+"""The network alone: fp32 vs bf16, batch sizes, channels-last and torch.compile, on the GPU or the CPU.
 
 Frames per second of ``Colorizer.infer`` (host float input in, host ab out, as the pipeline
 calls it) on random inputs; the model is DDColor with seeded random weights.
 
     python benchmarks/model_variants.py --arch large --size 512
+    python benchmarks/model_variants.py --device cpu --arch tiny --size 256 --frames 8 --compile
 """
 from __future__ import annotations
 
@@ -20,18 +21,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, random_weights  # noqa: E402
 
 from vidcolor import Colorizer  # noqa: E402
+from vidcolor.threads import available_cores  # noqa: E402
 
 
 def frames_per_second(net: Colorizer, x: np.ndarray, repeat: int) -> float:
     net.infer(x[: net.batch_size])  # warm-up (and compilation)
-    torch.cuda.synchronize()
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
-        net.infer(x)
-        torch.cuda.synchronize()
+        net.infer(x)  # ends with the copy of ab to the host: the GPU's work is inside
         best = min(best, time.perf_counter() - t)
     return len(x) / best
+
+
+GPU_VARIANTS = [("fp32", 1, False), ("fp32", 16, False), ("bf16", 1, False), ("bf16", 8, False),
+                ("bf16", 16, False), ("bf16", 16, True)]  # (precision, batch, channels-last)
+# On the CPU as the pipeline runs it: one single-threaded replica per core, a frame each.
+CPU_VARIANTS = [("fp32", None, False), ("fp32", None, True)]
+
+
+def compile_replicas(net: Colorizer) -> None:
+    net.replicas = [torch.compile(replica) for replica in net.replicas]
+    while not net._idle.empty():
+        net._idle.get()
+    for replica in net.replicas:
+        net._idle.put(replica)
 
 
 def main() -> int:
@@ -40,37 +54,40 @@ def main() -> int:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--frames", type=int, default=64)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--device", default="cuda", help="cuda (the default) or cpu")
     p.add_argument("--compile", action="store_true", help="also try torch.compile (slow to start)")
     args = p.parse_args()
-    if not torch.cuda.is_available():
-        raise SystemExit("model_variants.py measures the GPU: no CUDA device here")
+    gpu = args.device.startswith("cuda")
+    if gpu and not torch.cuda.is_available():
+        raise SystemExit("no CUDA device here: measure the CPU with --device cpu")
     weights = random_weights(args.arch, Path(tempfile.mkdtemp(prefix="vidcolor-bench-")))
     x = np.random.default_rng(0).random((args.frames, 3, args.size, args.size), dtype=np.float32)
-    print(f"{torch.cuda.get_device_name()}; {args.arch} at {args.size}; {args.frames} frames, best of {args.repeat}")
+    name = torch.cuda.get_device_name() if gpu else f"CPU, {available_cores()} cores"
+    print(f"{name}; {args.arch} at {args.size}; {args.frames} frames, best of {args.repeat}")
+    variants = GPU_VARIANTS if gpu else CPU_VARIANTS
+    if args.compile:
+        variants = variants + [variants[-1][:2] + (True, "compiled")]
     results = {}
-    for precision, batch, layout, compiled in [("fp32", 1, "nchw", False), ("fp32", 16, "nchw", False),
-                                               ("bf16", 1, "nchw", False), ("bf16", 8, "nchw", False),
-                                               ("bf16", 16, "nchw", False), ("bf16", 16, "channels_last", False)] + \
-            ([("bf16", 16, "nchw", True)] if args.compile else []):
-        net = Colorizer(weights=weights, device="cuda", input_size=args.size, precision=precision,
-                        batch_size=batch, progress=False)
-        if layout == "channels_last":
-            net.model.to(memory_format=torch.channels_last)
+    for precision, batch, channels_last, *compiled in variants:
+        net = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=precision,
+                        batch_size=batch, channels_last=channels_last, progress=False)
         if compiled:
-            net.replicas[0] = net.model = torch.compile(net.model)
-            net._idle.get()
-            net._idle.put(net.model)
-        torch.cuda.reset_peak_memory_stats()
+            compile_replicas(net)
+        if gpu:
+            torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         fps = frames_per_second(net, x, args.repeat)
-        label = f"{precision} batch {batch:2d} {layout}{' compiled' if compiled else ''}"
+        label = f"{precision} batch {net.batch_size:2d} {'channels_last' if channels_last else 'nchw'}" \
+                f"{' compiled' if compiled else ''}"
         results[label] = fps
-        print(f"  {label:34s} {fps:7.1f} frames/s  peak {torch.cuda.max_memory_allocated() / 2**30:5.1f} GiB"
-              f"  ({time.perf_counter() - t0:.0f} s with warm-up)", flush=True)
+        peak = f"  peak {torch.cuda.max_memory_allocated() / 2**30:5.1f} GiB" if gpu else ""
+        print(f"  {label:34s} {fps:7.2f} frames/s{peak}  ({time.perf_counter() - t0:.0f} s with warm-up)", flush=True)
         del net
-        torch.cuda.empty_cache()
-    base = results["fp32 batch  1 nchw"]
-    print(f"bf16 batch 16 / fp32 batch 1: {results['bf16 batch 16 nchw'] / base:.2f} x")
+        if gpu:
+            torch.cuda.empty_cache()
+    first, *_ = results.values()
+    for label, fps in list(results.items())[1:]:
+        print(f"{label} / {next(iter(results))}: {fps / first:.2f} x")
     return 0
 
 
