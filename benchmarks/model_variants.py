@@ -38,6 +38,7 @@ GPU_VARIANTS = [("fp32", 1, False), ("fp32", 16, False), ("bf16", 1, False), ("b
                 ("bf16", 16, False), ("bf16", 16, True)]  # (precision, batch, channels-last)
 # On the CPU as the pipeline runs it: one single-threaded replica per core, a frame each.
 CPU_VARIANTS = [("fp32", None, False), ("fp32", None, True)]
+# --compile adds the last variant compiled.
 
 
 def compile_replicas(net: Colorizer) -> None:
@@ -64,11 +65,11 @@ def main() -> int:
     x = np.random.default_rng(0).random((args.frames, 3, args.size, args.size), dtype=np.float32)
     name = torch.cuda.get_device_name() if gpu else f"CPU, {available_cores()} cores"
     print(f"{name}; {args.arch} at {args.size}; {args.frames} frames, best of {args.repeat}")
-    variants = GPU_VARIANTS if gpu else CPU_VARIANTS
+    variants = [(*v, False) for v in (GPU_VARIANTS if gpu else CPU_VARIANTS)]
     if args.compile:
-        variants = variants + [variants[-1][:2] + (True, "compiled")]
+        variants.append((*variants[-1][:3], True))
     results = {}
-    for precision, batch, channels_last, *compiled in variants:
+    for precision, batch, channels_last, compiled in variants:
         net = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=precision,
                         batch_size=batch, channels_last=channels_last, progress=False)
         if compiled:

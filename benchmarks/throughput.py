@@ -13,7 +13,7 @@ network is DDColor with seeded random weights (its speed does not depend on them
 - memory: peak RSS (and peak GPU memory) of a fresh process colorizing the film and one four
   times longer;
 - where the Lab conversions run in torch on the device or the network in channels-last (by default
-  on a GPU), all of it twice in the same run: so, and as before them (OpenCV on the CPU, NCHW),
+  channels-last on the CPU, both on a GPU), all of it twice in the same run: so, and as before them (OpenCV on the CPU, NCHW),
   unless ``--no-before``.
 
     python benchmarks/throughput.py                  # CPU: paper-tiny at 256 on 720p
@@ -215,7 +215,8 @@ def main() -> int:
     p.add_argument("--color-workers", type=int, help="frames prepared and finished at once; default: the plan's")
     p.add_argument("--smooth-workers", type=int, help="frames smoothed at once; default: the plan's")
     p.add_argument("--opencv-threads", type=int, help="OpenCV's threads per call (1 or more); default: the plan's")
-    p.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best is kept")
+    p.add_argument("--repeat", type=int, default=2, help="rounds of runs: each speed is the best, the ratios to the "
+                   "naive loop and to before the median of the rounds'")
     p.add_argument("--lab-on-device", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
     p.add_argument("--no-before", action="store_true", help="skip the runs with OpenCV's Lab and NCHW")
@@ -285,7 +286,7 @@ def main() -> int:
 
     naive = best["naive"]
     for prefix in nets:
-        print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}; ratios: the median of the rounds'):")
+        print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}):")
         for name in STAGES:
             print(f"  {name:8s} {fps(n, best[prefix + name])}")
         network = best[prefix + "network"]

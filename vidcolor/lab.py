@@ -21,9 +21,9 @@ DEFAULT_UPSAMPLE = "bilinear"
 BAND_PIXELS = 1 << 18
 
 
-def bands(height: int, width: int, pixels: int | None = None):
-    """Row slices of about ``pixels`` (default ``BAND_PIXELS``) pixels each, covering a frame."""
-    rows = max(1, (pixels or BAND_PIXELS) // width)
+def bands(height: int, width: int, pixels: int = BAND_PIXELS):
+    """Row slices of about ``pixels`` pixels each, covering a frame."""
+    rows = max(1, pixels // width)
     return (slice(top, top + rows) for top in range(0, height, rows))
 
 

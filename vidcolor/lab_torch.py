@@ -63,7 +63,7 @@ def lab_to_rgb(L: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tenso
     y = torch.where(low, L / _K, f ** 3)
     fy = torch.where(low, 7.787 * y + _F0, f)
     f_thresh = 7.787 * _T + _F0
-    x, z = (torch.where(f <= f_thresh, (f - _F0) / 7.787, f ** 3) for f in (a / 500.0 + fy, fy - b / 200.0))
+    x, z = (torch.where(t <= f_thresh, (t - _F0) / 7.787, t ** 3) for t in (a / 500.0 + fy, fy - b / 200.0))
     xyz = (x * _WHITE[0], y, z * _WHITE[2])
     return _to_srgb(torch.stack(_mix(_XYZ_TO_RGB, xyz)).clamp(0.0, 1.0))
 
