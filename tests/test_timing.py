@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from media_factory import frame_times, moving_gray, packets, write_video
+from media_factory import frame_times, moving_gray, packets, relative_ms, write_video
 
 
 def first_audio(path):
@@ -51,3 +51,39 @@ def test_a_single_frame_video(cli, tmp_path):
         frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
     assert len(frames) == 1
     assert np.abs(frames[0].astype(int) - moving_gray(96, 64, 0)).mean() < 8  # the same picture, colored
+
+
+def test_video_that_starts_long_after_its_audio_is_colorized(cli, tmp_path):
+    """A stream-copy cut whose picture starts 5.6 s after its sound, at an odd width with non-square
+    pixels: FFmpeg's default probe ends before the first picture, so the stream's pixel format is
+    unknown until something is decoded (the interlace probe's filter graph once failed on it)."""
+    from vidcolor.media.interlace import detect
+
+    src = write_video(tmp_path / "late.mp4", width=694, height=120, fps=25, time_base=Fraction(1, 25),
+                      pts=[140 + i for i in range(30)], sar=Fraction(12, 11))
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt is None  # the file is as hard as the real one
+    assert detect(src).field_order is None
+    out = tmp_path / "out.mp4"
+    code, output = cli(src, "-o", out)
+    assert code == 0, output
+    assert len(frame_times(src)) == 30 and frame_times(out) == frame_times(src)
+    assert first_audio(out) - frame_times(out)[0] == first_audio(src) - frame_times(src)[0]
+    assert [p[0] for p in packets(out)[0]] == [p[0] for p in packets(src)[0]]
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].sample_aspect_ratio == Fraction(12, 11)
+
+
+def test_a_failing_interlace_probe_does_not_fail_the_run(cli, tmp_path, monkeypatch):
+    from vidcolor.media import interlace
+
+    def broken(self, frame):
+        raise av.error.ArgumentError(22, "Invalid argument")
+
+    monkeypatch.setattr(interlace._Filters, "_build", broken)
+    src = write_video(tmp_path / "film.mp4", frames=12)
+    out = tmp_path / "out.mp4"
+    code, output = cli(src, "-o", out, quiet=False)
+    assert code == 0, output
+    assert "interlace probe failed" in output and "treated as progressive" in output
+    assert len(frame_times(out)) == 12

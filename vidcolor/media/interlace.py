@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, first_line
 from .probe import frame_rate, open_input, video_stream
 
 MODES = ("auto", "on", "off", "ivtc")
@@ -56,7 +56,13 @@ def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> 
         raise VidcolorError(f"--deinterlace must be one of {', '.join(MODES)}, not '{mode}'")
     if mode == "off":
         return Interlace(None, "--deinterlace off")
-    flagged, rate, verdicts = _probe(Path(path), frames)
+    try:
+        flagged, rate, verdicts = _probe(Path(path), frames)
+    except (av.error.FFmpegError, ValueError) as e:  # a probe that fails must not fail a run that can go on
+        if mode == "auto":
+            return Interlace(None, f"the interlace probe failed ({first_line(e)}): treated as progressive "
+                                   "(--deinterlace on or off to decide)")
+        flagged, rate, verdicts = 0, None, {}
     tff, bff, progressive = (verdicts.get(f"multiple.{k}", 0.0) for k in ("tff", "bff", "progressive"))
     decided = tff + bff + progressive
     order = "bff" if bff > tff else "tff"
@@ -92,17 +98,18 @@ def _probe(path: Path, frames: int) -> tuple[int, Fraction | None, dict[str, flo
     with open_input(path) as container:
         stream = video_stream(container, path)
         rate = frame_rate(stream)
-        graph = _graph(stream, [("idet", None)])
-        try:
-            for count, frame in enumerate(container.decode(stream), 1):
-                flagged += bool(frame.interlaced_frame)
-                graph.vpush(frame)
-                out = _drain(graph)
-                last = out[-1] if out else last
-                if count == frames:
-                    break
-        except av.error.FFmpegError:
-            pass
+        graph = _Filters(stream, [("idet", None)])
+        decoded = container.decode(stream)
+        for _ in range(frames):
+            try:
+                frame = next(decoded, None)
+            except av.error.FFmpegError:
+                break
+            if frame is None:
+                break
+            flagged += bool(frame.interlaced_frame)
+            out = graph.push(frame)  # a filter that fails is not damaged data: the caller is told
+            last = out[-1] if out else last
     meta = last.metadata if last is not None else {}
     prefix = "lavfi.idet."
     return flagged, rate, {k[len(prefix):]: float(v) for k, v in meta.items()
@@ -120,7 +127,7 @@ def deinterlace(frames: Iterable[av.VideoFrame], stream, found: Interlace) -> It
                  ("bwdif", f"mode=send_frame:parity={order}:deint=interlaced"), ("decimate", None)]
     else:
         chain = [("bwdif", f"mode=send_frame:parity={order}:deint=all")]
-    graph = _graph(stream, chain)
+    graph = _Filters(stream, chain)
     tb = stream.time_base
 
     def retimed(out: av.VideoFrame) -> av.VideoFrame:
@@ -130,29 +137,45 @@ def deinterlace(frames: Iterable[av.VideoFrame], stream, found: Interlace) -> It
         return out
 
     for frame in frames:
-        graph.vpush(frame)
-        yield from map(retimed, _drain(graph))
-    graph.vpush(None)
-    yield from map(retimed, _drain(graph))
+        yield from map(retimed, graph.push(frame))
+    yield from map(retimed, graph.push(None))
 
 
-def _graph(stream, chain: list[tuple[str, str | None]]) -> av.filter.Graph:
-    """A graph of the filters in ``chain`` ((name, options) pairs) fed with frames of ``stream``."""
-    graph = av.filter.Graph()
-    cc = stream.codec_context
-    sar = cc.sample_aspect_ratio or Fraction(1)
-    rate = frame_rate(stream)
-    # add_buffer(template=...) leaves out the frame rate, which decimate needs.
-    args = (f"video_size={cc.width}x{cc.height}:pix_fmt={cc.pix_fmt}:time_base={stream.time_base}:"
-            f"pixel_aspect={sar.numerator}/{sar.denominator}")
-    node = graph.add("buffer", args + (f":frame_rate={rate.numerator}/{rate.denominator}" if rate else ""))
-    for name, options in chain:
-        following = graph.add(name, options) if options else graph.add(name)
-        node.link_to(following)
-        node = following
-    node.link_to(graph.add("buffersink"))
-    graph.configure()
-    return graph
+class _Filters:
+    """The filters of ``chain`` ((name, options) pairs) fed with the frames of ``stream``.
+
+    The graph is built from the first frame pushed: its size and pixel format are the decoder's
+    real ones, which a stream's parameters may not yet know before anything is decoded (video
+    that starts late in its file, an open GOP cut)."""
+
+    def __init__(self, stream, chain: list[tuple[str, str | None]]):
+        self.chain, self.time_base, self.rate = chain, stream.time_base, frame_rate(stream)
+        self.sar = stream.codec_context.sample_aspect_ratio or Fraction(1)
+        self.graph: av.filter.Graph | None = None
+
+    def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
+        """The frames that come out once ``frame`` is in (None: the end, flushing what is left)."""
+        if self.graph is None:
+            if frame is None:
+                return []
+            self.graph = self._build(frame)
+        self.graph.vpush(frame)
+        return _drain(self.graph)
+
+    def _build(self, frame: av.VideoFrame) -> av.filter.Graph:
+        graph = av.filter.Graph()
+        rate, sar = self.rate, self.sar
+        # add_buffer(template=...) leaves out the frame rate, which decimate needs.
+        args = (f"video_size={frame.width}x{frame.height}:pix_fmt={frame.format.name}:"
+                f"time_base={self.time_base}:pixel_aspect={sar.numerator}/{sar.denominator}")
+        node = graph.add("buffer", args + (f":frame_rate={rate.numerator}/{rate.denominator}" if rate else ""))
+        for name, options in self.chain:
+            following = graph.add(name, options) if options else graph.add(name)
+            node.link_to(following)
+            node = following
+        node.link_to(graph.add("buffersink"))
+        graph.configure()
+        return graph
 
 
 def _drain(graph: av.filter.Graph) -> list[av.VideoFrame]:

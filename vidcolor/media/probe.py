@@ -23,8 +23,23 @@ def open_input(path: str | Path, fps: float | None = None) -> av.container.Input
         raise VidcolorError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise VidcolorError(f"{path}: empty file")
+    container = _open(path)
+    if any(s.codec_context.pix_fmt is None for s in container.streams.video):
+        # FFmpeg's default probe (5 s, 5 MB) ended before it decoded a picture: video that starts
+        # late (after its audio, in a stream-copy cut), say. Its pixel format, which filters and
+        # the alpha test need before decoding, is then known only to a longer probe.
+        container.close()
+        container = _open(path, DEEP_PROBE)
+    return container
+
+
+# A longer probe, for the rare file whose first picture lies beyond the default one.
+DEEP_PROBE = {"analyzeduration": str(120 * 1_000_000), "probesize": str(512 << 20)}
+
+
+def _open(path: Path, options: dict | None = None) -> av.container.InputContainer:
     try:
-        return av.open(str(path), metadata_errors="replace")
+        return av.open(str(path), metadata_errors="replace", options=options or {})
     except av.error.FFmpegError as e:
         raise VidcolorError(f"{path}: not a readable video file ({first_line(e)})") from None
     except (OSError, UnicodeDecodeError) as e:
