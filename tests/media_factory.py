@@ -43,6 +43,8 @@ def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None,
         for i in range(audio_tracks if audio else 0):
             a = out.add_stream(audio_codec, rate=audio_rate)
             a.layout = "stereo" if i == 0 else "mono"
+            if audio_codec == "wmav2":
+                a.bit_rate = 128_000  # it has no default
             tracks.append((a, 440.0 * (i + 1)))
         texts = [_subtitle_stream(out, encoder) for encoder in subtitles]
         for name, mimetype, data in attachments:

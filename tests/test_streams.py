@@ -197,3 +197,68 @@ def test_timecode_names_the_first_frame_of_a_part(cli, tmp_path):
     assert timecodes(tmp_path / "batch" / "ntsc.mov") == ["01:01:01;00"] * 2
     assert cli(ntsc, "-o", tmp_path / "whole.mov")[0] == 0
     assert timecodes(tmp_path / "whole.mov") == ["01:00:59;28"] * 2
+
+
+def decoded_audio(path, fmt="s32"):
+    """The first audio stream decoded to ``fmt`` (interleaved), its start in seconds and channels."""
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        resampler = av.AudioResampler(format=fmt, layout=s.codec_context.layout.nb_channels == 1 and "mono"
+                                      or "stereo", rate=s.codec_context.sample_rate)
+        frames = [r for f in c.decode(s) for r in resampler.resample(f)]
+        start = float(frames[0].pts * frames[0].time_base)
+        return np.concatenate([f.to_ndarray() for f in frames], axis=1)[0], start, s.codec_context.channels
+
+
+@pytest.mark.parametrize("name, codec", [("news.mkv", "flac"), ("news.mp4", "alac")])
+def test_audio_a_container_cannot_hold_is_reencoded_losslessly(cli, tmp_path, name, codec):
+    """A 1940s newsreel's ASF soundtrack (WMAv2) into Matroska or MP4: re-encoded losslessly, not dropped."""
+    src = write_video(tmp_path / "news.asf", frames=30, fps=25, codec="mpeg4", audio_codec="wmav2")
+    out = tmp_path / name
+    code, output = cli(src, "-o", out, quiet=False)
+    assert code == 0, output
+    assert f"cannot hold wmav2; re-encoded losslessly as {codec}" in output
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == [codec]
+    before, start_before, channels_before = decoded_audio(src)
+    after, start_after, channels_after = decoded_audio(out)
+    assert channels_after == channels_before == 2
+    assert abs(start_after - start_before) < 0.002  # the offset to the picture kept (ASF counts in ms)
+    assert len(after) == len(before)
+    # Every sample as the WMA decoder gives it, to FLAC's and ALAC's 24 bits.
+    assert np.abs(after.astype(np.int64) - before).max() <= 1 << 8
+    assert np.abs(before).max() > 1 << 28  # a real tone, not silence
+
+
+def test_audio_into_webm_is_reencoded_with_a_lossy_codec(cli, tmp_path):
+    src = write_video(tmp_path / "news.asf", frames=30, fps=25, codec="mpeg4", audio_codec="wmav2")
+    out = tmp_path / "news.webm"
+    code, output = cli(src, "-o", out, quiet=False)
+    assert code == 0, output
+    assert "re-encoded (lossy) as libopus" in output
+    before, start_before, _ = decoded_audio(src, "flt")
+    with av.open(str(out)) as c:
+        rate = c.streams.audio[0].codec_context.sample_rate
+    after = decoded_audio(out, "flt")[0]
+    # The same tone (Opus runs at 48 kHz): same length to 30 ms, strongly correlated once resampled.
+    expected = np.interp(np.arange(round(len(before) * rate / 44100)) * 44100 / rate, np.arange(len(before)), before)
+    assert abs(len(after) - len(expected)) < 0.03 * rate
+    n = min(len(after), len(expected)) - 4000
+    best = max(np.corrcoef(after[lag:lag + n], expected[2000:2000 + n])[0, 1] for lag in range(0, 4000, 8))
+    assert best > 0.95
+
+
+def test_audio_copy_leaves_out_what_cannot_be_held_and_a_named_encoder_is_used_for_all(cli, tmp_path):
+    src = write_video(tmp_path / "news.asf", frames=12, fps=25, codec="mpeg4", audio_codec="wmav2")
+    code, output = cli(src, "-o", tmp_path / "copy.mkv", "--audio", "copy", quiet=False)
+    assert code == 0 and "a matroska file cannot hold wmav2; it will not be in" in output
+    with av.open(str(tmp_path / "copy.mkv")) as c:
+        assert not c.streams.audio
+    film = write_video(tmp_path / "film.mp4", frames=12)
+    code, output = cli(film, "-o", tmp_path / "flac.mkv", "--audio", "flac", quiet=False)
+    assert code == 0 and "re-encoded as flac (--audio flac)" in output
+    with av.open(str(tmp_path / "flac.mkv")) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["flac"]
+    code, output = cli(film, "-o", tmp_path / "x.mp4", "--audio", "nonsense")
+    assert code == 1 and "--audio nonsense: not an audio encoder" in output
+    assert not (tmp_path / "x.mp4").exists()

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 
 import click
 
-from .errors import OUT_OF_SPACE, VidcolorError, write_failure
+from .errors import OUT_OF_SPACE, Interrupted, VidcolorError, write_failure
 from .media.interlace import MODES as INTERLACE_MODES
 from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
@@ -24,13 +25,18 @@ class _Vidcolor(click.Group):
         return super().parse_args(ctx, args)
 
     def main(self, *args, **kwargs):
+        signal.signal(signal.SIGTERM, _terminated)  # a scheduler's stop, or `timeout`: end as Ctrl-C does
         warnings.showwarning = _show_warning
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module="torch")
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
-        except click.exceptions.Abort:
-            _fail("interrupted", EXIT_INTERRUPTED)
+        except click.exceptions.Abort as e:  # click's wrapping of Ctrl-C (and of SIGTERM, below)
+            interrupt = e.__cause__
+            if isinstance(interrupt, Interrupted):
+                _fail(str(interrupt) if interrupt.kept else f"{interrupt}; no output was left behind",
+                      interrupt.exit_code)
+            _fail("interrupted; no output was left behind", EXIT_INTERRUPTED)
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
@@ -38,14 +44,16 @@ class _Vidcolor(click.Group):
             sys.exit(e.exit_code)
         except VidcolorError as e:
             _fail(str(e), e.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; no output was left behind", EXIT_INTERRUPTED)
         except Exception as e:  # a bug, not bad input: still one line unless asked for more
             if isinstance(e, OSError) and e.errno in OUT_OF_SPACE:  # a write no other handler saw
                 _fail(str(write_failure(e.filename or "output", e)), 1)
             if os.environ.get("VIDCOLOR_DEBUG"):
                 raise
             _fail(f"internal error: {type(e).__name__}: {e} (set VIDCOLOR_DEBUG=1 for the traceback)", 1)
+
+
+def _terminated(signum, frame):
+    raise Interrupted("terminated (SIGTERM)", 128 + signum)
 
 
 def _fail(message: str, code: int):
@@ -104,6 +112,11 @@ _COLORIZE_OPTIONS = [
     click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
                  "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
                  "colorize the rest [default: colorize every frame]."),
+    click.option("--audio", default="auto", show_default=True, metavar="auto|copy|ENCODER",
+                 help="auto: copy each audio stream where the output's container holds it, else re-encode it "
+                 "(losslessly where the container has a lossless codec: FLAC in .mkv, ALAC in .mov and .mp4); "
+                 "copy: never re-encode (what cannot be held is left out); or an encoder (flac, alac, aac, "
+                 "libopus, ...) for every audio stream."),
     click.option("--fps", type=float, help="Frame rate of an image sequence (a folder of frames, or a pattern "
                  "such as scans/%06d.dpx) [default: 24]."),
     click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
@@ -132,6 +145,10 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
 @_colorize_options
 @click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, CDC, "
               "colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON file.")
+@click.option("--segment-seconds", type=float, default=60.0, show_default=True,
+              help="A longer film is colorized in segments this long, each kept (in a hidden folder beside the "
+              "output) as it is done: the same command after an interruption resumes from the last one.")
+@click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and start again.")
 def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     """Colorize a video, a still image, a folder of stills, or an image sequence.
 
@@ -144,7 +161,8 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength), **options)
     if not quiet:
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
-        click.echo(f"wrote {summary.output}: {summary.frames} frame(s) in {summary.seconds:.1f} s "
+        resumed = f" ({summary.resumed} made by the interrupted run)" if summary.resumed else ""
+        click.echo(f"wrote {summary.output}: {summary.frames} frame(s){resumed} in {summary.seconds:.1f} s "
                    f"({summary.fps:.2f}/s), model {summary.model} on {summary.device}{copied}", err=True)
         if summary.frames_kept:
             click.echo(f"{summary.frames_kept} frame(s) of shots already in color left as they were", err=True)
@@ -192,8 +210,9 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **optio
     try:
         summary = run_batch(list(sources), output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
                             **options)
-    except KeyboardInterrupt:
-        _fail("interrupted; run the same command again to resume", EXIT_INTERRUPTED)
+    except KeyboardInterrupt as e:
+        _fail(f"{getattr(e, 'reason', 'interrupted')}; run the same command again to resume",
+              getattr(e, "exit_code", EXIT_INTERRUPTED))
     if not quiet:
         _print_items(summary.items)
     for item in summary.items:

@@ -36,3 +36,14 @@ def write_failure(path, e: BaseException, what: str = "writing failed") -> Vidco
     if getattr(e, "errno", None) in OUT_OF_SPACE:
         return VidcolorError(f"{path}: the disk is full ({e.strerror}); the partial output was removed")
     return VidcolorError(f"{path}: {what} ({first_line(e)})")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (exit code 130) or SIGTERM (143); ``kept`` says what work was kept and how to go on."""
+
+    def __init__(self, reason: str = "interrupted", exit_code: int = 130, kept: str | None = None):
+        super().__init__(reason)
+        self.reason, self.exit_code, self.kept = reason, exit_code, kept
+
+    def __str__(self) -> str:
+        return self.reason + (f"; {self.kept}" if self.kept else "")

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
 
+import av
 import cv2
 from tqdm import tqdm
 
 from . import lab
 
 from .errors import VidcolorError
-from .media.atomic import atomic_output, check_output_path
+from .media.atomic import atomic_output, check_output_path, remove_stale_partials
 from .media.decode import decode_frames, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
@@ -32,7 +35,10 @@ from .temporal.flow import FLOW_SIZE
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
-                      "deinterlace", "fps", "report")
+                      "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio")
+# A film longer than this is colorized in segments of it, each kept as it is done: a rerun after
+# an interruption resumes from the last one (vidcolor.batch.resumable).
+SEGMENT_SECONDS = 60.0
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles;
@@ -60,10 +66,12 @@ class Summary:
     scene_cuts: list[float] = field(default_factory=list)  # seconds on the output's clock
     frames_kept: int = 0  # frames of shots already in color, left as they were (skip_color)
     report: str | None = None
+    resumed: int = 0  # frames of segments an earlier, interrupted run finished
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        """Frames this run made, a second."""
+        return (self.frames - self.resumed) / self.seconds if self.seconds > 0 else 0.0
 
 
 def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, **options) -> Colorizer:
@@ -80,6 +88,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    encoder_preset: str | None = None, start=None, duration=None,
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
                    skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
+                   segment_seconds: float | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
                    **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
@@ -92,14 +101,27 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     ``skip_color``: shots already in color (``temporal.color_shots``) are left as they are, and
     only the black-and-white ones are colorized; by default every frame is colorized.
 
+    ``audio``: ``auto`` copies each audio stream where the output's container holds it and
+    re-encodes it where not (losslessly where the container has a lossless codec: FLAC in
+    Matroska, ALAC in QuickTime and MP4), ``copy`` never re-encodes (what cannot be held is
+    left out, with a warning), an encoder's name (``flac``, ``aac``, ...) re-encodes every one.
+
     The color is smoothed over time along the input's motion (``smooth_strength`` from 0, off,
     to 1; ``None`` is the default, and off in parity mode, which promises the official per-frame
     colors). ``report`` names a JSON file for the temporal-quality metrics of the unsmoothed and
     smoothed color, the scene cuts, and the frames where the flow was not trusted.
+
+    A film longer than ``segment_seconds`` is colorized in segments kept in a hidden folder beside
+    ``dst`` until it is joined: the same call after an interruption (a crash, SIGKILL, Ctrl-C, a
+    full disk) colorizes only what is missing. Work of another input, other options or other
+    weights is discarded, and ``fresh`` discards it anyway. ``segment_seconds=None``: one piece.
     """
     src, dst = Path(src), Path(dst)
     _check_options(model_options)
     check_output_path(src, dst, overwrite)
+    if segment_seconds is not None and not segment_seconds > 0:
+        raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
+    remove_stale_partials(dst)
     if report is not None:
         check_output_path(src, report, overwrite)
         if Path(report).resolve() == dst.resolve():
@@ -131,15 +153,34 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         settings, notes = settings.resolve(output_muxer(dst), dst, cc.width, cc.height, stream_has_alpha(stream))
         for note in notes:
             warnings.warn(f"{dst}: {note}", stacklevel=2)
-        plan = None if sequence else plan_streams(container, stream, settings.muxer)  # scans: the video alone
+        plan = None if sequence else plan_streams(container, stream, settings.muxer, audio)  # scans: the video alone
         for note in plan.warnings(src, dst) if plan else ():
             warnings.warn(note, stacklevel=2)
         interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         total = None if total is None else interlace.output_frames(total)
+        net = None
+        if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
+            from .batch.film import one_piece_reason
+            from .batch.resumable import colorize_resumable
+
+            why = one_piece_reason(codec=settings.codec, skip_color=skip_color, interlace=interlace,
+                                   report=report is not None, sequence=sequence)
+            if why is None:
+                net = make_colorizer(colorizer, quiet=quiet, **model_options)
+                recorded = {"model": net.model_name, "input_size": net.input_size, "parity": net.parity,
+                            "precision": net.precision, "start": start_s, "duration": duration_s, "audio": audio}
+                summary = colorize_resumable(src, dst, span=span, settings=settings, interlace=interlace,
+                                             strength=strength, net=net, options=recorded,
+                                             segment_seconds=segment_seconds, fresh=fresh, quiet=quiet, audio=audio)
+                if summary is not None:
+                    return summary
+            elif not quiet:
+                warnings.warn(f"{dst}: this run is done in one piece and cannot resume if interrupted: {why}",
+                              stacklevel=2)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
-                          lambda: make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet, total,
-                          plan=plan, interlace=interlace, skip_color=skip_color)
+                          lambda: net or make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet,
+                          total, plan=plan, interlace=interlace, skip_color=skip_color)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -152,6 +193,21 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
                    None if report is None else str(report))
+
+
+def _longer_than(container, stream, span: Span, seconds: float) -> bool:
+    """Whether the part of the film to colorize may last longer than ``seconds`` (unknown: yes)."""
+    if span.start is not None and span.end is not None:
+        return span.end - span.start > seconds
+    if stream.duration:
+        first = Fraction(stream.start_time or 0) * stream.time_base
+        end = first + stream.duration * stream.time_base
+    elif container.duration:
+        first = Fraction(container.start_time or 0, av.time_base)
+        end = first + Fraction(container.duration, av.time_base)
+    else:
+        return True
+    return min(end, span.end or end) - (span.start if span.start is not None else first) > seconds
 
 
 def interlace_of(src: Path, mode: str) -> Interlace:
@@ -170,26 +226,28 @@ def interlace_of(src: Path, mode: str) -> Interlace:
 
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
-                     strength: float, interlace: Interlace = PROGRESSIVE) -> tuple[int, int]:
+                     strength: float, interlace: Interlace = PROGRESSIVE,
+                     bar: tqdm | None = None) -> tuple[int, int, list[float]]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
     and the smoother but are not written, so the color of every written frame is the same as an
-    uninterrupted run gives it. Returns (frames written, frames colorized).
+    uninterrupted run gives it. ``bar``, where given, counts the frames written. Returns (frames
+    written, frames colorized, the scene cuts among those written, in seconds on the output's clock).
     """
     src, part = Path(src), Path(part)
     with open_input(src) as container:
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
-                          lambda: colorizer, lambda net: None, True, None, interlace=interlace)
-    return run.writer.frames, run.count
+                          lambda: colorizer, lambda net: None, True, None, interlace=interlace, bar=bar)
+    return run.writer.frames, run.count, run.cuts
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
             total: int | None, plan: StreamPlan | None = None, interlace: Interlace = PROGRESSIVE,
-            skip_color: bool = False) -> _Run:
+            skip_color: bool = False, bar: tqdm | None = None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
@@ -203,7 +261,9 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
                    pixels=cc.width * cc.height)
         writer.threads = net.threads.encoder_threads
-        run.go(decode_frames(container, stream, span, src, interlace), total, quiet, src.name)
+        with nullcontext(bar) if bar is not None else tqdm(total=total, unit="frame", disable=quiet,
+                                                           dynamic_ncols=True, desc=src.name) as shown:
+            run.go(decode_frames(container, stream, span, src, interlace), shown)
         writer.close()
     except BaseException:
         writer.abort()
@@ -241,7 +301,7 @@ class _Run:
         self.shots = ColorShots() if skip_color else None
         self.depth = queue_depth(pixels, net.batch_size)
 
-    def go(self, decoded, total, quiet: bool, name: str) -> None:
+    def go(self, decoded, bar: tqdm) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
         # The network's inputs are made beside the decoder, so the network never waits for them;
         # frames are prepared, and finished, several at once where the plan has workers for it.
@@ -252,33 +312,36 @@ class _Run:
         encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
         smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
         count = 0
-        with tqdm(total=total, unit="frame", disable=quiet, dynamic_ncols=True, desc=name) as bar:
-            try:
-                for a, (f, L, own) in net.infer_stream(prepared):
-                    # A frame of a shot already in color keeps its pixels; its own ab guides the smoother.
-                    a, original = (a, None) if a is not None else (own, f.rgb)
-                    tag = (L, f.pts, f.look, original, f.alpha)
-                    if smooth is None:
-                        self._to_encoder(Smoothed(a, a, tag, None))
-                    else:
-                        smooth.put((L, a, tag))
-                    count += 1
+        try:
+            for a, (f, L, own) in net.infer_stream(prepared):
+                # A frame of a shot already in color keeps its pixels; its own ab guides the smoother.
+                a, original = (a, None) if a is not None else (own, f.rgb)
+                tag = (L, f.pts, f.look, original, f.alpha)
+                if smooth is None:
+                    self._to_encoder(Smoothed(a, a, tag, None))
+                else:
+                    smooth.put((L, a, tag))
+                count += 1
+                if self._emitted(f.pts):
                     bar.update(1)
-                if smooth is not None:
-                    smooth.close()
-                    for s in smoother.flush():
-                        self._to_encoder(s)
-                encoder.close()
-            except BaseException:
-                for stage in (smooth, encoder):
-                    if stage is not None:
-                        stage.abort()
-                prepared.close()
-                raise
-            finally:
-                preparing.close()
-                self._finishing.close()
+            if smooth is not None:
+                smooth.close()
+                for s in smoother.flush():
+                    self._to_encoder(s)
+            encoder.close()
+        except BaseException:
+            for stage in (smooth, encoder):
+                if stage is not None:
+                    stage.abort()
+            prepared.close()
+            raise
+        finally:
+            preparing.close()
+            self._finishing.close()
         self.count = count
+
+    def _emitted(self, pts: int) -> bool:
+        return self.emit is None or self.emit.contains(pts * self.time_base)
 
     def _smooth(self, item) -> None:
         for s in self.smoother.push(*item):
@@ -290,7 +353,7 @@ class _Run:
 
     def _to_encoder(self, s: Smoothed) -> None:
         L, pts, look, original, alpha = s.tag
-        if self.emit is not None and not self.emit.contains(pts * self.time_base):
+        if not self._emitted(pts):
             return  # context for the smoother only
         finished = self._finishing.submit(self._finished, L, s.ab, look, original, alpha)
         # Past here only the report needs the lightness, the unsmoothed color and the RGB frame.

@@ -7,6 +7,7 @@ segment. Each change is committed at once, so a crash loses at most the work in 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VidcolorError
+from ..media.atomic import hold_lock
 
 FOLDER = ".vidcolor"
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS segments (
     colorized INTEGER,            -- through the network, context frames included
     seconds REAL,
     finished REAL,
+    cuts TEXT,                    -- JSON list of the scene cuts among its frames, seconds on the output's clock
     PRIMARY KEY (input, plan, idx)
 );
 """
@@ -72,20 +75,32 @@ class Item:
 
 
 class Manifest:
-    def __init__(self, out_dir: Path, create: bool = True):
-        self.folder = Path(out_dir) / FOLDER
+    """``out_dir/folder/manifest.sqlite``. Opened to write (``create``), it is locked for as long
+    as it is open: a second run on the same outputs is refused instead of mixing its work in."""
+
+    def __init__(self, out_dir: Path, create: bool = True, folder: str = FOLDER):
+        self.folder = Path(out_dir) / folder
         self.path = self.folder / "manifest.sqlite"
         if not create and not self.path.is_file():
-            raise VidcolorError(f"{out_dir}: no batch here (no {FOLDER}/manifest.sqlite)")
+            raise VidcolorError(f"{out_dir}: no batch here (no {folder}/manifest.sqlite)")
+        self._lock = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if create:
+                self._lock = hold_lock(self.folder / "lock")
+                if self._lock is False:
+                    raise VidcolorError(f"{self.folder}: another vidcolor run is working here; wait for it to "
+                                        "end, or stop it")
             # One writer (the driver); autocommit, so every change is on disk when the call returns.
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            if "cuts" not in {row[1] for row in self._db.execute("PRAGMA table_info(segments)")}:
+                self._db.execute("ALTER TABLE segments ADD COLUMN cuts TEXT")  # a manifest of an older version
         except (OSError, sqlite3.Error) as e:
-            raise VidcolorError(f"{self.path}: cannot open the batch manifest ({e})") from None
+            self._release()
+            raise VidcolorError(f"{self.path}: cannot open the manifest ({e})") from None
 
     @property
     def work(self) -> Path:
@@ -93,6 +108,12 @@ class Manifest:
 
     def close(self) -> None:
         self._db.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None and self._lock is not False:
+            os.close(self._lock)
+        self._lock = None
 
     @contextmanager
     def _transaction(self):
@@ -144,9 +165,16 @@ class Manifest:
                          "WHERE input = ?", (FAILED, error, time.time(), seconds, input))
 
     # -- segments -----------------------------------------------------------------------
-    def segment_done(self, input: str, plan: str, index: int, frames: int, colorized: int, seconds: float) -> None:
-        self._db.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (input, plan, index, frames, colorized, seconds, time.time()))
+    def segment_done(self, input: str, plan: str, index: int, frames: int, colorized: int, seconds: float,
+                     cuts: list[float] = ()) -> None:
+        self._db.execute("INSERT OR REPLACE INTO segments (input, plan, idx, frames, colorized, seconds, finished, "
+                         "cuts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (input, plan, index, frames, colorized, seconds, time.time(), json.dumps(list(cuts))))
+
+    def cuts(self, input: str, plan: str) -> list[float]:
+        """The scene cuts of the item's finished segments under ``plan``, in order."""
+        rows = self._db.execute("SELECT cuts FROM segments WHERE input = ? AND plan = ? ORDER BY idx", (input, plan))
+        return [c for (text,) in rows for c in json.loads(text or "[]")]
 
     def segments_done(self, input: str, plan: str) -> dict[int, tuple[int, int]]:
         """{index: (frames, colorized)} of the item's finished segments under ``plan``."""
@@ -163,3 +191,4 @@ class Manifest:
 
 def dump_settings(settings: dict) -> str:
     return json.dumps(settings, sort_keys=True, default=str)
+

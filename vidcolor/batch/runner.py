@@ -20,27 +20,21 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import VidcolorError
-from ..media.atomic import atomic_output
+from ..media.atomic import atomic_output, remove_stale_partials
 from ..media.decode import stream_has_alpha
 from ..media.encode import EncodeSettings, output_muxer
-from ..media.join import join_segments, segment_suffix
 from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import resolve_weights
-from ..pipeline import (EDIT_LIST_SLACK, MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
-                        smoothing_strength)
+from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of, smoothing_strength
 from .engines import WorkerDied, make_engine
+from .film import VIDEO_SETTINGS, SegmentedFilm, model_settings, one_piece_reason
 from .fingerprint import file_sha256, fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
-from .segments import DEFAULT_SEGMENT_SECONDS, Plan, plan_segments
+from .segments import DEFAULT_SEGMENT_SECONDS, plan_segments
 from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
-
-# The options that change a video's output (and so, changed, make a finished item stale).
-_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
-                   "skip_color")
-_MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
 
 
 @dataclass
@@ -134,8 +128,7 @@ class _Job:
     dst: Path
     report: ItemReport
     started: float
-    plan: Plan | None = None
-    parts: list[Path] = field(default_factory=list)
+    film: SegmentedFilm | None = None
     span: object = None
     remaining: int = 0
     deaths: int = 0
@@ -152,8 +145,9 @@ class _Batch:
         self.model_options.setdefault("model", DEFAULT_MODEL)
         if "weights" in self.model_options:
             self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
-        # A flag left off is not recorded: the settings of earlier batches stay the same.
-        self.video_options = {k: v for k in _VIDEO_SETTINGS if (v := options.get(k)) is not None and v is not False}
+        # A flag left off (or audio as before: auto) is not recorded: earlier batches' settings stay the same.
+        self.video_options = {k: v for k in VIDEO_SETTINGS if (v := options.get(k)) not in (None, False)
+                              and not (k == "audio" and v == "auto")}
         self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
         self.start = parse_time(options.get("start"), "--start")
         self.duration = parse_time(options.get("duration"), "--duration")
@@ -162,20 +156,11 @@ class _Batch:
         self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
                                                                     "encoder_preset")})
         self.stills_options = {k: v for k in STILLS_OPTIONS if (v := options.get(k))}
-        self.settings = {"image": {**self._model_settings(), **self.stills_options}}
+        self.settings = {"image": {**model_settings(self.model_options), **self.stills_options}}
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
         self.manifest = Manifest(out_dir)
         self.engine = None
         self.reports: list[ItemReport] = []
-
-    def _model_settings(self) -> dict:
-        m = {k: self.model_options.get(k) for k in _MODEL_SETTINGS}
-        weights = m.get("weights")
-        if weights is not None:  # the file, as it is now: another file under the same name is another model
-            path = Path(weights)
-            m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
-            m["model"] = None
-        return m
 
     # -- the run ------------------------------------------------------------------------
     def run(self) -> BatchSummary:
@@ -259,6 +244,7 @@ class _Batch:
         src, dst = job.source.path, job.dst
         self.manifest.start(str(src))
         dst.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(dst)
         if job.source.kind == "image":
             return [FileTask(src, dst, tuple(sorted(self.stills_options.items())), self._model_tuple())]
         try:
@@ -268,41 +254,30 @@ class _Batch:
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                # The shot test decides from the film's history: such a film is done in one piece.
-                suffix = None if self.video_options.get("skip_color") else segment_suffix(settings.codec)
+                segmented = one_piece_reason(codec=settings.codec,
+                                             skip_color=bool(self.video_options.get("skip_color"))) is None
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
-                job.plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
-                                         identity) if suffix else None
-            if job.plan is not None and len(job.plan.segments) > 1:  # a film in one piece probes in its worker
+                plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
+                                     identity) if segmented else None
+            if plan is not None and len(plan.segments) > 1:  # a film in one piece probes in its worker
                 with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
                     warnings.simplefilter("always")
                     interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
-                if interlace.telecined:  # each segment would start the pulldown's phase afresh
-                    job.plan = None
+                if one_piece_reason(codec=settings.codec, interlace=interlace):
+                    plan = None
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return []
-        if job.plan is None or len(job.plan.segments) == 1:  # the worker tells its own notices
-            return [FileTask(src, dst, tuple(sorted({**self.video_options, "smooth_strength": self.strength}.items())),
-                             self._model_tuple())]
+        if plan is None or len(plan.segments) == 1:  # the worker tells its own notices
+            options = {**self.video_options, "smooth_strength": self.strength, "segment_seconds": None}
+            return [FileTask(src, dst, tuple(sorted(options.items())), self._model_tuple())]
         job.report.warnings += [f"{dst}: {n}" for n in notes] + [str(w.message) for w in caught]
-        plan = job.plan
-        self.manifest.use_plan(str(src), plan.key, len(plan.segments))
-        finished = self.manifest.segments_done(str(src), plan.key)
-        work = self._work(job.source)
-        work.mkdir(parents=True, exist_ok=True)
-        for stale in work.iterdir():
-            if not stale.name.startswith(plan.key):
-                stale.unlink()
-        job.parts = [work / f"{plan.key}-{s.index:05d}{suffix}" for s in plan.segments]
+        job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec)
+        todo = job.film.todo()
         job.report.segments = len(plan.segments)
-        tasks = []
-        for segment, part in zip(plan.segments, job.parts):
-            if segment.index in finished and part.is_file():
-                job.report.segments_resumed += 1
-                continue
-            tasks.append(SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength,
-                                     self._model_tuple(), interlace, segment.index))
+        job.report.segments_resumed = len(plan.segments) - len(todo)
+        tasks = [SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength, self._model_tuple(),
+                             interlace, segment.index) for segment, part in todo]
         job.remaining = len(tasks)
         if not tasks:
             self._join(job, bar)
@@ -329,8 +304,7 @@ class _Batch:
         job.report.worker = result.worker
         job.report.warnings += result.warnings
         if isinstance(task, SegmentTask):
-            self.manifest.segment_done(str(job.source.path), job.plan.key, task.index, result.frames,
-                                       result.colorized, result.seconds)
+            job.film.record(task.index, result.frames, result.colorized, result.seconds, result.cuts)
             job.remaining -= 1
             if job.remaining == 0 and not job.failed:
                 self._join(job, bar)
@@ -339,22 +313,15 @@ class _Batch:
         return None
 
     def _join(self, job: _Job, bar) -> None:
-        src, dst, plan = job.source.path, job.dst, job.plan
-        frames = sum(f for f, _ in self.manifest.segments_done(str(src), plan.key).values())
+        src, dst = job.source.path, job.dst
         try:
-            if frames == 0:
-                raise VidcolorError(f"{src}: no video frames" + ("" if job.span.whole else " in the requested part"))
-            if frames < plan.frames - EDIT_LIST_SLACK:
-                raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {plan.frames} frames "
-                                    "its packets announce")
-            with atomic_output(dst) as tmp:
-                streams = join_segments(job.parts, tmp, dst, src, job.span)
+            streams = job.film.join(src, dst, job.span, self.video_options.get("audio", "auto"))
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return
         job.report.warnings += streams.warnings(src, dst)
-        self._done(job, frames, bar)
-        shutil.rmtree(self._work(job.source), ignore_errors=True)
+        self._done(job, job.film.frames, bar)
+        job.film.discard()
 
     def _done(self, job: _Job, frames: int, bar) -> None:
         seconds = time.perf_counter() - job.started

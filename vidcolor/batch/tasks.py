@@ -50,6 +50,7 @@ class Result:
     seconds: float
     worker: str  # host:pid
     warnings: list[str] = field(default_factory=list)  # the streams dropped or converted among them
+    cuts: list[float] = field(default_factory=list)  # scene cuts among the frames written, output seconds
 
 
 class Worker:
@@ -68,7 +69,7 @@ class Worker:
             if isinstance(task, SegmentTask):
                 from ..pipeline import colorize_segment
 
-                frames, colorized = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
+                frames, colorized, cuts = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
                                                      colorizer=self.colorizer(task.model_options),
                                                      settings=task.settings, strength=task.strength,
                                                      interlace=task.interlace)
@@ -78,8 +79,9 @@ class Worker:
                 summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
                                         overwrite=True, quiet=True, **dict(task.options))
                 frames = colorized = summary.frames
+                cuts = summary.scene_cuts
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                      [str(w.message) for w in caught])
+                      [str(w.message) for w in caught], cuts)
 
     def colorizer(self, model_options: tuple) -> Colorizer:
         options = dict(model_options)

@@ -1,12 +1,24 @@
-"""Outputs appear complete or not at all: written under a temporary name, renamed at the end."""
+"""Outputs appear complete or not at all: written under a temporary name, renamed at the end.
+
+A temporary file is locked while it is written, so that one left behind by a run that was killed
+(SIGKILL, a power cut) can be told from one still being written, and removed.
+"""
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import VidcolorError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stale temporary files are then left alone
+    fcntl = None
+
+_PARTIAL = ".partial"
 
 
 @contextmanager
@@ -17,10 +29,11 @@ def atomic_output(dst: str | Path):
     """
     dst = Path(dst)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".partial{dst.suffix}", dir=dst.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f"{_PARTIAL}{dst.suffix}", dir=dst.parent)
     except OSError as e:
         raise VidcolorError(f"{dst}: cannot write to {dst.parent or '.'} ({e.strerror})") from None
-    os.close(fd)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until the end: the file is in use
     tmp = Path(tmp)
     try:
         yield tmp
@@ -30,6 +43,40 @@ def atomic_output(dst: str | Path):
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_stale_partials(dst: str | Path) -> int:
+    """Remove the temporary files of ``dst`` that no running process is writing (left by a run
+    that was killed); returns how many."""
+    dst = Path(dst)
+    removed = 0
+    for tmp in (dst.parent if str(dst.parent) else Path(".")).glob(
+            f"{glob.escape('.' + dst.stem)}.*{_PARTIAL}{glob.escape(dst.suffix)}"):
+        fd = hold_lock(tmp, create=False)
+        if fd is not None and fd is not False:  # no one holds it: its writer is gone
+            tmp.unlink(missing_ok=True)
+            os.close(fd)
+            removed += 1
+    return removed
+
+
+def hold_lock(path: Path, create: bool = True) -> int | bool | None:
+    """An exclusive lock on ``path`` as an open descriptor (close it to let go; the kernel lets go
+    when the process dies, however it dies); False where another process holds it; None where
+    this system has no such locks or the file is gone."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return fd
 
 
 def check_output_path(src: str | Path, dst: str | Path, overwrite: bool) -> None:

@@ -35,9 +35,9 @@ def segment_suffix(encoder: str) -> str | None:
     return None
 
 
-def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span) -> StreamPlan:
+def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span, audio: str = "auto") -> StreamPlan:
     """Write ``tmp`` (the final output ``dst``) from the segment files ``parts`` and the input ``src``'s
-    other streams; returns what became of those."""
+    other streams (``audio`` as ``streams.plan_streams`` takes it); returns what became of those."""
     if not parts:
         raise VidcolorError(f"{dst}: nothing to join")
     try:
@@ -46,7 +46,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
         raise VidcolorError(f"{dst}: cannot write this kind of file ({first_line(e)})") from None
     with open_input(src) as source:
         video = video_stream(source, src)
-        plan = plan_streams(source, video, out.format.name)
+        plan = plan_streams(source, video, out.format.name, audio)
         copier = PacketCopier(src, out, span, plan, dst)
         try:
             with av.open(str(parts[0])) as first:

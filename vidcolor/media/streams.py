@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import av
 
+from ..errors import VidcolorError
+
 # Codecs these muxers carry that FFmpeg does not list for them (they have no codec tag table).
 _ALSO_HELD = {
     "mpegts": {"aac", "aac_latm", "ac3", "eac3", "mp2", "mp3", "opus", "dts", "truehd", "pcm_bluray",
@@ -22,6 +24,12 @@ _ALSO_HELD = {
 }
 # Text subtitle formats, in the order a conversion prefers them (styles survive in ASS).
 _TEXT_TARGETS = ("ass", "subrip", "webvtt", "mov_text")
+# Audio a container cannot hold as it is gets re-encoded: losslessly where the container has a
+# lossless codec (what the source's decoder gives is kept exactly, to 24 bits), else in a good
+# lossy one.
+_LOSSLESS_AUDIO = {"matroska": "flac", "mov": "alac", "mp4": "alac", "avi": "pcm_s16le", "mxf": "pcm_s16le"}
+_LOSSY_AUDIO = ("aac", "libopus", "mp2", "ac3", "wmav2")
+AUDIO_MODES = ("auto", "copy")  # or the name of an audio encoder
 _ATTACHMENT_MUXERS = {"matroska"}  # WebM has no attachments
 
 
@@ -61,9 +69,13 @@ def label_of(stream: av.stream.Stream) -> str:
 
 
 def plan_streams(source: av.container.InputContainer, video: av.video.stream.VideoStream,
-                 muxer: str) -> StreamPlan:
-    """What to do with every stream of ``source`` but ``video`` in a ``muxer`` output."""
+                 muxer: str, audio: str = "auto") -> StreamPlan:
+    """What to do with every stream of ``source`` but ``video`` in a ``muxer`` output. ``audio``:
+    ``auto`` copies audio where the container holds it and re-encodes it where not, ``copy`` never
+    re-encodes (what cannot be held is dropped), an encoder's name re-encodes every audio stream
+    with it (a stream already in that codec is copied)."""
     plan = StreamPlan()
+    forced = audio_encoder(muxer, audio)
     for s in source.streams:
         if s.index == video.index:
             continue
@@ -85,8 +97,19 @@ def plan_streams(source: av.container.InputContainer, video: av.video.stream.Vid
                 plan.dropped.append(f"{label}: a data stream FFmpeg cannot copy into another file")
             continue
         name = s.codec_context.name if s.codec_context else None
+        if s.type == "audio" and forced and av.Codec(forced, "w").canonical_name != s.codec_context.codec.canonical_name:
+            plan.carried.append(Carried(s.index, label, convert_to=forced))
+            plan.notes.append(f"{label}: re-encoded as {forced} (--audio {audio})")
+            continue
         if name and holds(muxer, s):
             plan.carried.append(Carried(s.index, label))
+            continue
+        target = audio_target(muxer) if s.type == "audio" and audio != "copy" else None
+        if target:
+            plan.carried.append(Carried(s.index, label, convert_to=target))
+            how = "losslessly" if target == _LOSSLESS_AUDIO.get(muxer) else "(lossy)"
+            plan.notes.append(f"{label}: a {muxer} file cannot hold {name}; re-encoded {how} as {target}, "
+                              "with its timing and channels (--audio copy to leave it out instead)")
             continue
         target = text_target(muxer, s)
         if target:
@@ -117,6 +140,37 @@ def holds(muxer: str, stream: av.stream.Stream) -> bool:
             out.close()
         except (av.error.FFmpegError, ValueError):
             pass
+
+
+def audio_target(muxer: str) -> str | None:
+    """The encoder to re-encode audio with for a ``muxer`` file: lossless where it has one."""
+    lossless = _LOSSLESS_AUDIO.get(muxer)
+    return next((e for e in ((lossless,) if lossless else ()) + _LOSSY_AUDIO if _takes(muxer, e)), None)
+
+
+def audio_encoder(muxer: str, mode: str) -> str | None:
+    """The encoder ``--audio MODE`` forces on every audio stream (None for ``auto`` and ``copy``);
+    refused before the run where it is no audio encoder or the container cannot hold it."""
+    if mode in AUDIO_MODES:
+        return None
+    try:
+        codec = av.Codec(mode, "w")
+    except (av.error.FFmpegError, ValueError):
+        codec = None
+    if codec is None or codec.type != "audio":
+        raise VidcolorError(f"--audio {mode}: not an audio encoder FFmpeg has (use auto, copy, or one such as "
+                            "flac, alac, aac, libopus, pcm_s24le)")
+    if not _takes(muxer, mode):
+        raise VidcolorError(f"--audio {mode}: a {muxer} file cannot hold {codec.name}")
+    return mode
+
+
+def _takes(muxer: str, encoder: str) -> bool:
+    try:
+        name = av.Codec(encoder, "w").name
+    except (av.error.FFmpegError, ValueError):
+        return False
+    return name in av.open(io.BytesIO(), "w", format=muxer).supported_codecs or name in _ALSO_HELD.get(muxer, ())
 
 
 def text_target(muxer: str, stream: av.stream.Stream) -> str | None:

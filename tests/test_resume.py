@@ -1,0 +1,160 @@
+"""The single-file command resumes: a film of several segments killed part-way (SIGKILL, Ctrl-C,
+SIGTERM) is finished by the same command, which colorizes only what was missing, and the result
+is pixel for pixel that of an uninterrupted run."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TEST_SIZE
+from media_factory import decoded_rgb, frame_times, packets, write_video
+
+FRAMES, FPS, SEGMENT = 120, 25, "0.8"  # 20 frames a segment: 6 segments
+SEGMENTS = 6
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("film") / "film.mkv", frames=FRAMES, fps=FPS)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(film, tmp_path_factory, tiny_weights):
+    out = tmp_path_factory.mktemp("one_piece") / "film.mkv"
+    subprocess.run(command(film, out, tiny_weights, "--segment-seconds", "1000"), check=True)
+    return out
+
+
+def command(src: Path, dst: Path, weights: Path, *extra) -> list[str]:
+    return [sys.executable, "-m", "vidcolor", str(src), "-o", str(dst), "--codec", "ffv1", "--weights", str(weights),
+            "--input-size", str(TEST_SIZE), "--device", "cpu", "-q", *extra]
+
+
+def segments_done(dst: Path) -> int:
+    db = dst.parent / f".{dst.name}.vidcolor" / "manifest.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as c:
+            return c.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+    except sqlite3.OperationalError:  # being created
+        return 0
+
+
+def same_film(a: Path, b: Path) -> bool:
+    return frame_times(a) == frame_times(b) and \
+        all(np.array_equal(x, y) for x, y in zip(decoded_rgb(a), decoded_rgb(b), strict=True))
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130),
+                                       (signal.SIGTERM, 143)], ids=["SIGKILL", "SIGINT", "SIGTERM"])
+def test_a_killed_run_resumes_where_it_stopped(sig, code, film, uninterrupted, tiny_weights, cli, tmp_path):
+    out = tmp_path / "film.mkv"
+    first = subprocess.Popen(command(film, out, tiny_weights, "--segment-seconds", SEGMENT),
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while segments_done(out) < 2:
+        assert first.poll() is None, f"the run ended too soon: {first.stderr.read()}"
+        assert time.monotonic() < deadline, "the run made no progress in time"
+        time.sleep(0.1)
+    os.kill(first.pid, sig)
+    error = first.communicate(timeout=60)[1]
+    assert first.returncode == code, error
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in error and len(error.strip().splitlines()) == 1, error
+        assert f"of {SEGMENTS} segments are kept" in error and "run the same command again to resume" in error
+    assert not out.exists()
+    kept = segments_done(out)
+    assert 2 <= kept < SEGMENTS
+
+    code, output = cli(film, "-o", out, "--codec", "ffv1", "--segment-seconds", SEGMENT, quiet=False)
+    assert code == 0, output
+    assert f"resuming: {kept} of {SEGMENTS} segments done" in output
+    assert f"{FRAMES} frame(s) ({kept * FRAMES // SEGMENTS} made by the interrupted run)" in output
+    assert same_film(out, uninterrupted)
+    assert packets(out, "audio") == packets(film, "audio")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mkv"]  # no work folder, no partial file
+
+
+def interrupt_after(monkeypatch, segments: int) -> None:
+    """Make the next run in this process stop as Ctrl-C would once ``segments`` are finished."""
+    from vidcolor.batch import resumable
+
+    real, calls = resumable.colorize_segment, []
+
+    def segment(*args, **kwargs):
+        if len(calls) == segments:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(resumable, "colorize_segment", segment)
+
+
+def test_other_options_or_fresh_discard_the_interrupted_work(film, cli, tmp_path, monkeypatch):
+    out = tmp_path / "film.mkv"
+    run = ("--codec", "ffv1", "--segment-seconds", SEGMENT)
+    with monkeypatch.context() as m:
+        interrupt_after(m, 2)
+        code, output = cli(film, "-o", out, *run)
+    assert code == 130 and f"2 of {SEGMENTS} segments are kept" in output
+    assert segments_done(out) == 2
+
+    with monkeypatch.context() as m:
+        interrupt_after(m, 3)
+        code, output = cli(film, "-o", out, *run, "--smooth-strength", "0.3", quiet=False)
+    assert code == 130
+    assert "the options or the weights changed since the interrupted run: its 2 finished segment(s) are discarded" \
+        in output
+    assert segments_done(out) == 3
+
+    code, output = cli(film, "-o", out, *run, "--smooth-strength", "0.3", "--fresh", quiet=False)
+    assert code == 0, output
+    assert "--fresh since the interrupted run: its 3 finished segment(s) are discarded" in output
+    assert "made by the interrupted run" not in output and f"{FRAMES} frame(s)" in output
+    assert len(frame_times(out)) == FRAMES
+
+
+def test_a_second_run_on_the_same_output_is_refused(film, cli, tmp_path):
+    from vidcolor.batch.manifest import Manifest
+
+    out = tmp_path / "film.mkv"
+    held = Manifest(tmp_path, folder=f".{out.name}.vidcolor")  # as a run in progress holds it
+    try:
+        code, output = cli(film, "-o", out, "--segment-seconds", SEGMENT)
+    finally:
+        held.close()
+    assert code == 1 and "another vidcolor run is working here" in output
+    assert not out.exists()
+
+
+def test_partial_files_of_killed_runs_are_removed(cli, tmp_path):
+    import fcntl
+
+    src = write_video(tmp_path / "clip.mp4", frames=6)
+    out = tmp_path / "out.mp4"
+    stale, live = tmp_path / ".out.k3j9x2.partial.mp4", tmp_path / ".out.a8b7c6.partial.mp4"
+    stale.write_bytes(b"left by a run killed with SIGKILL")
+    live.write_bytes(b"being written by another run")
+    with open(live, "rb") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # what a writer holds while it writes
+        code, output = cli(src, "-o", out)
+    assert code == 0, output
+    assert not stale.exists() and live.exists() and len(frame_times(out)) == 6
+
+
+def test_a_film_that_must_be_done_in_one_piece_says_it_cannot_resume(film, cli, tmp_path):
+    out = tmp_path / "film.mkv"
+    code, output = cli(film, "-o", out, "--segment-seconds", "2", "--report", tmp_path / "q.json", "--no-smooth",
+                       quiet=False)
+    assert code == 0, output
+    assert output.count("cannot resume if interrupted: --report measures the whole film in one pass") == 1
+    assert not (tmp_path / f".{out.name}.vidcolor").exists()

@@ -1,0 +1,105 @@
+"""A film colorized in segments, each committed as it is finished, then joined: what lets a run
+resume inside a film. The batch runner (many films, on an engine) and the single-file command
+(one film, in this process) both work through it.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..errors import VidcolorError
+from ..media.atomic import atomic_output
+from ..media.interlace import Interlace
+from ..media.join import join_segments, segment_suffix
+from ..media.streams import StreamPlan
+from ..media.timeline import Span
+from ..pipeline import EDIT_LIST_SLACK
+from .fingerprint import fingerprint
+from .manifest import Manifest
+from .segments import Plan, Segment
+
+# The options that change a film's output: changed, they make finished work stale.
+VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
+                  "skip_color", "audio")
+MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
+
+
+def model_settings(model_options: dict) -> dict:
+    """The model options that change colors; a weights file is recorded as it is now (another file
+    under the same name is another model)."""
+    m = {k: model_options.get(k) for k in MODEL_SETTINGS}
+    weights = m.get("weights")
+    if weights is not None:
+        path = Path(weights)
+        m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
+        m["model"] = None
+    return m
+
+
+def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interlace | None = None,
+                     report: bool = False, sequence: bool = False) -> str | None:
+    """Why a film must be colorized in one piece (and so cannot resume inside), or None."""
+    if sequence:
+        return "an image sequence is read in one pass"
+    if report:
+        return "--report measures the whole film in one pass"
+    if skip_color:
+        return "--skip-color decides each shot from the film's history"
+    if interlace is not None and interlace.telecined:
+        return "the 3:2 pulldown's phase runs through the whole film"
+    if segment_suffix(codec) is None:
+        return f"segments of {codec} cannot be kept in QuickTime files"
+    return None
+
+
+class SegmentedFilm:
+    """The segments of one film under ``plan``: their files in ``work``, their record in ``manifest``
+    under the item ``key``."""
+
+    def __init__(self, manifest: Manifest, key: str, plan: Plan, work: Path, codec: str):
+        self.manifest, self.key, self.plan, self.work = manifest, key, plan, work
+        suffix = segment_suffix(codec)
+        self.parts = [work / f"{plan.key}-{s.index:05d}{suffix}" for s in plan.segments]
+
+    def todo(self) -> list[tuple[Segment, Path]]:
+        """Record the plan, clear what other plans (and killed runs) left in the work folder, and
+        return the segments still to colorize, each with the file it goes to."""
+        self.manifest.use_plan(self.key, self.plan.key, len(self.plan.segments))
+        finished = self.manifest.segments_done(self.key, self.plan.key)
+        self.work.mkdir(parents=True, exist_ok=True)
+        for stale in self.work.iterdir():
+            if not stale.name.startswith(self.plan.key):  # a partial file starts with a dot
+                stale.unlink()
+        return [(s, part) for s, part in zip(self.plan.segments, self.parts)
+                if not (s.index in finished and part.is_file())]
+
+    def record(self, index: int, frames: int, colorized: int, seconds: float, cuts: list[float]) -> None:
+        self.manifest.segment_done(self.key, self.plan.key, index, frames, colorized, seconds, cuts)
+
+    @property
+    def done(self) -> int:
+        return len(self.manifest.segments_done(self.key, self.plan.key))
+
+    @property
+    def frames(self) -> int:
+        """Frames written by the finished segments."""
+        return sum(f for f, _ in self.manifest.segments_done(self.key, self.plan.key).values())
+
+    @property
+    def cuts(self) -> list[float]:
+        return self.manifest.cuts(self.key, self.plan.key)
+
+    def join(self, src: Path, dst: Path, span: Span, audio: str = "auto") -> StreamPlan:
+        """Write ``dst`` from the finished segments and the input's other streams (no re-encoding);
+        returns what became of those streams."""
+        frames = self.frames
+        if frames == 0:
+            raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
+        if frames < self.plan.frames - EDIT_LIST_SLACK:
+            raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {self.plan.frames} frames "
+                                "its packets announce")
+        with atomic_output(dst) as tmp:
+            return join_segments(self.parts, tmp, dst, src, span, audio)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)

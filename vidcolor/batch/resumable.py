@@ -1,0 +1,103 @@
+"""The single-file command, resumable: a film longer than one segment is colorized segment by
+segment, in this process, into a hidden work folder beside the output (``.NAME.vidcolor``), each
+segment committed to its manifest as it is finished, and joined at the end by packet copy. A rerun
+of the same command after any interruption colorizes only what is missing.
+
+The segments, their manifest and the join are the batch runner's (``film``, ``manifest``).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..errors import Interrupted, VidcolorError
+from ..media.encode import EncodeSettings
+from ..media.interlace import Interlace
+from ..media.probe import open_input, video_stream
+from ..media.timeline import Span
+from ..models import Colorizer
+from ..pipeline import Summary, colorize_segment
+from .film import SegmentedFilm
+from .fingerprint import fingerprint
+from .manifest import Manifest, dump_settings
+from .segments import plan_segments
+
+
+def work_folder(dst: Path) -> Path:
+    return dst.parent / f".{dst.name}.vidcolor"
+
+
+def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
+                       strength: float, net: Colorizer, options: dict, segment_seconds: float, fresh: bool,
+                       quiet: bool, audio: str = "auto") -> Summary | None:
+    """Colorize ``src`` into ``dst`` in segments of ``segment_seconds``; None where the film (or its
+    part) fits in one segment, to be done in one piece. ``options`` are those that change the
+    output (with ``settings``, ``strength`` and the weights file, they decide whether the work of
+    an earlier run still counts); ``fresh`` discards it anyway."""
+    t0 = time.perf_counter()
+    key = str(src.resolve())
+    recorded = {**options, "strength": strength, "encode": repr(settings), "interlace": repr(interlace),
+                "weights_file": f"{net.weights_path.name}:{fingerprint(net.weights_path)}",
+                "segment_seconds": segment_seconds}
+    identity = f"{fingerprint(src)}|{dump_settings(recorded)}"
+    with open_input(src) as container:
+        plan = plan_segments(container, video_stream(container, src), src, span, strength, segment_seconds, identity)
+    if len(plan.segments) == 1:
+        return None
+    folder = work_folder(dst)
+    manifest = Manifest(dst.parent, folder=folder.name)
+    try:
+        _forget_other_runs(manifest, key, src, dst, fingerprint(src), recorded, fresh)
+        film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec)
+        todo = film.todo()
+        n = len(plan.segments)
+        if len(todo) < n and not quiet:
+            warnings.warn(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})", stacklevel=3)
+        manifest.start(key)
+        resumed = film.frames
+        with tqdm(total=plan.frames, initial=resumed, unit="frame", disable=quiet, dynamic_ncols=True,
+                  desc=src.name) as bar:
+            for segment, part in todo:
+                started = time.perf_counter()
+                try:
+                    frames, count, cuts = colorize_segment(src, part, decode=segment.decode, emit=segment.emit,
+                                                           colorizer=net, settings=settings, strength=strength,
+                                                           interlace=interlace, bar=bar)
+                except KeyboardInterrupt as e:
+                    kept = f"{film.done} of {n} segments are kept in {folder}: run the same command again to resume"
+                    raise Interrupted(getattr(e, "reason", "interrupted"), getattr(e, "exit_code", 130), kept) from None
+                except VidcolorError as e:
+                    raise type(e)(f"{e}; {film.done} of {n} segments are kept in {folder}: run the same command "
+                                  "again to resume") from None
+                film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
+        streams = film.join(src, dst, span, audio)
+        frames = film.frames
+        summary = Summary(str(dst), frames, time.perf_counter() - t0, net.model_name, str(net.device),
+                          streams.described, streams.dropped, strength, film.cuts,
+                          resumed=resumed)
+    finally:
+        manifest.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    return summary
+
+
+def _forget_other_runs(manifest: Manifest, key: str, src: Path, dst: Path, print_: str, recorded: dict,
+                       fresh: bool) -> None:
+    """Start the record afresh where it is of another input, other settings or other weights (or
+    ``fresh`` asks for it), telling the user what is discarded."""
+    prior = manifest.item(key)
+    same_input = prior is not None and prior.fingerprint == print_
+    same = same_input and prior.settings == dump_settings(recorded)
+    if prior is not None and not same or fresh:
+        done = manifest.segment_progress(prior)[0] if prior is not None else 0
+        if done:
+            why = "--fresh" if fresh and same else "the input changed" if not same_input else \
+                "the options or the weights changed"
+            warnings.warn(f"{dst}: {why} since the interrupted run: its {done} finished segment(s) are discarded",
+                          stacklevel=4)
+    if prior is None or not same or fresh:
+        manifest.reset(key, dst.name, "video", print_, recorded)
