@@ -53,3 +53,56 @@ def test_bad_sequences_are_one_line_errors(cli, tmp_path):
         code, output = cli(*args)
         assert code == 1 and words in output and len(output.strip().splitlines()) == 1, output
     assert not (tmp_path / "a.mp4").exists()
+
+
+def test_every_frame_of_a_folder_in_natural_order_of_names(cli, tmp_path):
+    """scan_2 comes before scan_10, and .jpg and .jpeg frames are one format: all are read."""
+    reel = tmp_path / "reel"
+    reel.mkdir()
+    frames = [moving_gray(96, 64, 4 * i) for i in range(12)]
+    for i, gray in enumerate(frames):
+        cv2.imwrite(str(reel / f"scan_{i}.{'jpeg' if i % 3 == 0 else 'jpg'}"), gray, [cv2.IMWRITE_JPEG_QUALITY, 98])
+    out = tmp_path / "reel.mkv"
+    code, output = cli(reel, "-o", out, "--codec", "ffv1", "--pix-fmt", "yuv444p")
+    assert code == 0, output
+    colored = decoded_rgb(out)
+    assert len(colored) == 12
+    errors = [lightness_error(np.repeat(g[:, :, None], 3, axis=2), c).mean() for g, c in zip(frames, colored)]
+    assert max(errors) < 3.0  # each frame is the scan of its number (JPEG off by a little)
+    assert not list(tmp_path.glob("vidcolor-sequence-*"))
+
+
+def test_a_folder_of_mixed_formats_or_sizes_is_refused_naming_the_problem(cli, tmp_path):
+    mixed = tmp_path / "mixed"
+    write_frames(mixed, count=2, ext="png")
+    cv2.imwrite(str(mixed / "scan_000003.tif"), moving_gray(96, 64, 3))
+    cv2.imwrite(str(mixed / "scan_000004.jpg"), moving_gray(96, 64, 4))
+    code, output = cli(mixed, "-o", tmp_path / "a.mp4")
+    assert code == 1 and len(output.strip().splitlines()) == 1, output
+    assert "must hold one image format" in output and "jpeg 1, png 2, tiff 1" in output
+
+    sizes = tmp_path / "sizes"
+    write_frames(sizes, count=5)
+    cv2.imwrite(str(sizes / "scan_000003.png"), moving_gray(100, 64, 3))
+    code, output = cli(sizes, "-o", tmp_path / "b.mp4")
+    assert code == 1 and len(output.strip().splitlines()) == 1, output
+    assert "scan_000003.png (frame 2 in name order) is 100x64, but the frames before it are 96x64" in output
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "b.mp4").exists()
+    assert not any(p.name.startswith(".b.") for p in tmp_path.iterdir())
+
+
+def test_folder_to_folder_names_what_it_skipped_and_recursive_mirrors_subfolders(cli, tmp_path):
+    scans = tmp_path / "scans"
+    write_frames(scans, count=2)
+    write_frames(scans / "box_2", count=3)
+    (scans / "notes.txt").write_text("not an image")
+    code, output = cli(scans, "-o", tmp_path / "flat", quiet=False)
+    assert code == 0, output
+    assert "skipped 2 entries that are not images: notes.txt, box_2/ (--recursive" in output
+    assert sorted(p.name for p in (tmp_path / "flat").iterdir()) == ["scan_000001.png", "scan_000002.png"]
+    code, output = cli(scans, "-o", scans / "color", "--recursive", quiet=False)
+    assert code == 0, output
+    made = sorted(p.relative_to(scans / "color").as_posix() for p in (scans / "color").rglob("*.png"))
+    assert made == ["box_2/scan_000001.png", "box_2/scan_000002.png", "box_2/scan_000003.png",
+                    "scan_000001.png", "scan_000002.png"]
+    assert "skipped 1 entry that is not an image: notes.txt" in output

@@ -149,6 +149,8 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
               help="A longer film is colorized in segments this long, each kept (in a hidden folder beside the "
               "output) as it is done: the same command after an interruption resumes from the last one.")
 @click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and start again.")
+@click.option("--recursive", is_flag=True, help="A folder of stills: its subfolders' images too, mirrored in the "
+              "output folder.")
 def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     """Colorize a video, a still image, a folder of stills, or an image sequence.
 

@@ -403,20 +403,34 @@ def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: 
 
 
 def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
-                    overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
-    """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names;
-    with ``skip_color``, those already in color are written as they are."""
+                    recursive: bool = False, overwrite: bool = False, quiet: bool = False,
+                    **model_options) -> Summary:
+    """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names
+    (``recursive``: in its subfolders too, mirrored in ``dst``); with ``skip_color``, those
+    already in color are written as they are. What is left out is named in a warning."""
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise VidcolorError(f"{src}: no such folder")
-    images = sorted(p for p in src.iterdir() if p.is_file() and is_image_path(p))
+    inside = dst.resolve()  # an output folder inside the input is not input
+    found = sorted(p for p in (src.rglob("*") if recursive else src.iterdir())
+                   if not p.name.startswith(".") and inside not in (p.resolve(), *p.resolve().parents))
+    images = [p for p in found if p.is_file() and is_image_path(p)]
     if not images:
-        raise VidcolorError(f"{src}: no images in this folder (looked for {', '.join(sorted(IMAGE_EXTENSIONS)[:6])}, ...)")
+        raise VidcolorError(f"{src}: no images in this folder (looked for {', '.join(sorted(IMAGE_EXTENSIONS)[:6])}, ...)"
+                            + ("" if recursive else "; --recursive looks in its subfolders too"))
+    skipped = [p.relative_to(src).as_posix() for p in found if p.is_file() and not is_image_path(p)] + \
+        ([] if recursive else [p.name + "/" for p in found if p.is_dir()])
+    if skipped:
+        what = "1 entry that is not an image" if len(skipped) == 1 else f"{len(skipped)} entries that are not images"
+        more = ", ..." if len(skipped) > 5 else ""
+        hint = "" if recursive else " (--recursive colorizes subfolders' images too)"
+        warnings.warn(f"{src}: skipped {what}: {', '.join(skipped[:5])}{more}{hint}", stacklevel=2)
     if dst.exists() and not dst.is_dir():
         raise VidcolorError(f"{dst}: exists and is not a folder")
-    dst.mkdir(parents=True, exist_ok=True)
-    return _colorize_stills([(p, dst / p.name) for p in images], colorizer, skip_color, overwrite, quiet,
-                            model_options)
+    pairs = [(p, dst / p.relative_to(src)) for p in images]
+    for _, out in pairs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    return _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_options)
 
 
 def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_options) -> Summary:
@@ -452,13 +466,19 @@ def colorize_path(src, dst, **options) -> Summary:
     src, dst = Path(src), Path(dst)
     to_video = bool(dst.suffix) and not is_image_path(dst)
     if is_pattern(src) or (src.is_dir() and to_video) or not (src.is_dir() or is_image_path(src)):
+        if options.pop("recursive", False):
+            raise VidcolorError(f"{src}: --recursive is for a folder of stills written to a folder")
         return colorize_video(src, dst, **options)
     if options.get("fps") is not None:
         raise VidcolorError(f"{src}: --fps is for image sequences written to a video; {dst} is a still or folder")
     if options.get("report") is not None:
         raise VidcolorError(f"{src}: --report measures video over time; it does not apply to stills")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
-    return (colorize_folder if src.is_dir() else colorize_image)(src, dst, **stills_options)
+    if not src.is_dir():
+        if stills_options.pop("recursive", False):
+            raise VidcolorError(f"{src}: --recursive is for a folder of stills")
+        return colorize_image(src, dst, **stills_options)
+    return colorize_folder(src, dst, **stills_options)
 
 
 def _check_options(options: dict) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import VidcolorError, first_line
 from .interlace import PROGRESSIVE, Interlace, deinterlace
 from .probe import frame_rate
+from .sequence import folder_frames
 from .timeline import Span
 
 SEEK_MARGIN = Fraction(1)  # seconds
@@ -79,8 +80,11 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
         and alpha else container.decode(stream)
     if interlace.field_order:
         frames = deinterlace(frames, stream, interlace)
+    size = None
     try:
-        for frame in frames:
+        for index, frame in enumerate(frames):
+            if (frame.width, frame.height) != (size := size or (frame.width, frame.height)):
+                raise VidcolorError(_size_changed(Path(path), index, frame, size))
             # A frame without a timestamp (raw streams) follows its predecessor by one frame.
             pts = frame.pts if frame.pts is not None else (0 if pts is None else pts + step)
             t = pts * tb
@@ -92,6 +96,15 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
     except av.error.FFmpegError as e:
         where = f" after {float(pts * tb):.3f}s" if pts is not None else ""
         raise VidcolorError(f"{path}: corrupt video data{where} ({first_line(e)})") from None
+
+
+def _size_changed(path: Path, index: int, frame: av.VideoFrame, size: tuple[int, int]) -> str:
+    """The error for a frame of another size than the first: the whole film is one size."""
+    where = f"frame {index}"
+    if path.is_dir():
+        where = f"{folder_frames(path)[index].name} (frame {index} in name order)"
+    return (f"{path}: {where} is {frame.width}x{frame.height}, but the frames before it are {size[0]}x{size[1]}; "
+            "a film has one frame size: scale or crop the odd ones first")
 
 
 def to_rgb(frame: av.VideoFrame) -> np.ndarray:

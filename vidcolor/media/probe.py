@@ -1,24 +1,40 @@
 """Open an input file and find the video stream to colorize, with one-line errors."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from ..errors import VidcolorError, first_line
-from .sequence import is_pattern, sequence_input
+from .sequence import is_pattern, remove_links, sequence_input
 
 
-def open_input(path: str | Path, fps: float | None = None) -> av.container.InputContainer:
-    """Open a media file, or an image sequence (a printf pattern or a folder) at ``fps``."""
+@contextmanager
+def open_input(path: str | Path, fps: float | None = None) -> Iterator[av.container.InputContainer]:
+    """Open a media file, or an image sequence (a printf pattern or a folder) at ``fps``, for a
+    ``with`` block."""
     path = Path(path)
+    links = None
     if is_pattern(path) or path.is_dir():
-        url, options = sequence_input(path, fps)
+        url, options, links = sequence_input(path, fps)
         try:
-            return av.open(url, format="image2", options=options, metadata_errors="replace")
+            container = av.open(url, format="image2", options=options, metadata_errors="replace")
         except av.error.FFmpegError as e:
+            remove_links(links)
             raise VidcolorError(f"{path}: cannot read this image sequence ({first_line(e)})") from None
+    else:
+        container = _open_file(path)
+    try:
+        with container:
+            yield container
+    finally:
+        remove_links(links)  # image2 opens each file as it reads it: only now are they done with
+
+
+def _open_file(path: Path) -> av.container.InputContainer:
     if not path.exists():
         raise VidcolorError(f"{path}: no such file")
     if path.stat().st_size == 0:
