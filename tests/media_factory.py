@@ -25,11 +25,12 @@ def moving_gray(width: int, height: int, index: int) -> np.ndarray:
 def write_video(path: Path, *, width=96, height=64, frames=24, fps=24, pts=None, time_base=None,
                 audio=True, audio_rate=44100, audio_codec="aac", codec="libx264", pix_fmt="yuv420p", sar=None,
                 rotation=0, audio_tracks=1, audio_start=0.0, subtitles=(), attachments=(),
-                container_options=None) -> Path:
+                container_options=None, metadata=None) -> Path:
     """Write a gray test video; ``pts`` (in ``time_base``) makes it variable frame rate.
     ``audio_start``: seconds the audio begins after 0. ``subtitles``: subtitle encoders, one stream
     each (``CUES``; ``dvdsub``: DVD bitmaps); ``attachments``: (name, mimetype, bytes)."""
     with av.open(str(path), "w", options=container_options or {}) as out:
+        out.metadata.update(metadata or {})
         v = out.add_stream(codec, rate=fps)
         v.width, v.height, v.pix_fmt = width, height, pix_fmt
         if time_base is not None:

@@ -250,6 +250,9 @@ def test_h264_segments_join_into_one_stream_with_every_timestamp(cli, tmp_path):
         keyframes = [i for i, p in enumerate(sorted((p for p in c.demux(c.streams.video[0]) if p.size),
                                                     key=lambda p: p.pts)) if p.is_keyframe]
     assert keyframes == [0, 20, 40]
+    with av.open(str(out / "film.mp4")) as c:  # joined by the driver, it says how it was made
+        made = json.loads(c.metadata["comment"])
+    assert made["source"] == "film.mp4" and made["settings"]["segments"] == 3
     # Encoded in pieces, so not bit-identical to one encode: but no further from the true colors
     # (a lossless one-piece run) than one encode is.
     one_piece, lossless = tmp_path / "one_piece.mp4", tmp_path / "lossless.mkv"

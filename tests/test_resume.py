@@ -3,6 +3,7 @@ SIGTERM) is finished by the same command, which colorizes only what was missing,
 is pixel for pixel that of an uninterrupted run."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -121,6 +123,9 @@ def test_other_options_or_fresh_discard_the_interrupted_work(film, cli, tmp_path
     assert "--fresh since the interrupted run: its 3 finished segment(s) are discarded" in output
     assert "made by the interrupted run" not in output and f"{FRAMES} frame(s)" in output
     assert len(frame_times(out)) == FRAMES
+    with av.open(str(out)) as c:  # joined from segments, it says how it was made as a one-piece run does
+        made = json.loads({k.lower(): v for k, v in c.metadata.items()}["comment"])
+    assert made["source"] == film.name and made["settings"]["smooth_strength"] == 0.3
 
 
 def test_a_second_run_on_the_same_output_is_refused(film, cli, tmp_path):

@@ -26,6 +26,7 @@ from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
+from .provenance import record
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
 from .stages import BackgroundSink, Workers, prefetch
@@ -67,6 +68,7 @@ class Summary:
     frames_kept: int = 0  # frames of shots already in color, left as they were (skip_color)
     report: str | None = None
     resumed: int = 0  # frames of segments an earlier, interrupted run finished
+    provenance: dict | None = None  # how the output was made, as its tags say (vidcolor.provenance)
 
     @property
     def fps(self) -> float:
@@ -136,10 +138,23 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     smoothing = strength if strength or report is not None else None
     t0 = time.perf_counter()
 
+    made: dict = {}
+
+    def provenance_of(net: Colorizer) -> dict:
+        """How the output is made (once the model and the output's settings are known)."""
+        if not made:
+            made.update(record(src, net.model_name, net.weights_path, {
+                **net_settings(net), "codec": settings.codec, "pix_fmt": settings.pix_fmt, "crf": crf, "preset": settings.preset,
+                "encoder_preset": encoder_preset, "smooth_strength": strength, "start": start_s,
+                "duration": duration_s, "deinterlace": interlace.reason if interlace.field_order else None,
+                "skip_color": skip_color, "fps": fps}))
+        return made
+
     def make_report(net: Colorizer) -> Report | None:
         return None if report is None else Report(
             ("unsmoothed", "smoothed") if strength else ("unsmoothed",), input=str(src), output=str(dst),
-            model=net.model_name, input_size=net.input_size, smooth_strength=strength, flow_size=FLOW_SIZE)
+            model=net.model_name, input_size=net.input_size, smooth_strength=strength, flow_size=FLOW_SIZE,
+            provenance=provenance_of(net))
 
     sequence = is_pattern(src) or src.is_dir()
     if fps is not None and not sequence:
@@ -171,7 +186,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                             "precision": net.precision, "start": start_s, "duration": duration_s, "audio": audio}
                 summary = colorize_resumable(src, dst, span=span, settings=settings, interlace=interlace,
                                              strength=strength, net=net, options=recorded,
-                                             segment_seconds=segment_seconds, fresh=fresh, quiet=quiet, audio=audio)
+                                             segment_seconds=segment_seconds, fresh=fresh, quiet=quiet, audio=audio,
+                                             provenance=provenance_of(net))
                 if summary is not None:
                     return summary
             elif not quiet:
@@ -180,7 +196,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: net or make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet,
-                          total, plan=plan, interlace=interlace, skip_color=skip_color)
+                          total, plan=plan, interlace=interlace, skip_color=skip_color, make_provenance=provenance_of)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
@@ -192,7 +208,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         run.report.write(report)
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
-                   None if report is None else str(report))
+                   None if report is None else str(report), provenance=made)
 
 
 def _longer_than(container, stream, span: Span, seconds: float) -> bool:
@@ -247,7 +263,7 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
             total: int | None, plan: StreamPlan | None = None, interlace: Interlace = PROGRESSIVE,
-            skip_color: bool = False, bar: tqdm | None = None) -> _Run:
+            skip_color: bool = False, bar: tqdm | None = None, make_provenance=None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
@@ -256,6 +272,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
                          interlace.output_rate(frame_rate(stream)))
     try:
         net = make_net()
+        writer.provenance = make_provenance(net) if make_provenance else None
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
         cc = stream.codec_context
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
@@ -269,6 +286,11 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         writer.abort()
         raise
     return run
+
+
+def net_settings(net: Colorizer) -> dict:
+    """The model's settings that change pixels, for the provenance of what it makes."""
+    return {"input_size": net.input_size, "parity": net.parity, "precision": net.precision}
 
 
 def queue_depth(pixels: int, batch_size: int) -> int:
@@ -454,7 +476,9 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_optio
     results = net.colorize_stream(frames(), order="bgr")
     for src, dst in tqdm(pairs, unit="image", disable=quiet or len(pairs) == 1):
         bgr, alpha = read_image(src) if src in in_color else (next(results), alphas.pop(src))
-        if not write_image(dst, bgr, alpha):
+        made = record(src, net.model_name, net.weights_path,
+                      {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color})
+        if not write_image(dst, bgr, alpha, made):
             warnings.warn(f"{dst}: this format has no alpha channel; the transparency of {src} was dropped", stacklevel=2)
     return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
                    time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))

@@ -89,7 +89,7 @@ class SegmentedFilm:
     def cuts(self) -> list[float]:
         return self.manifest.cuts(self.key, self.plan.key)
 
-    def join(self, src: Path, dst: Path, span: Span, audio: str = "auto") -> StreamPlan:
+    def join(self, src: Path, dst: Path, span: Span, audio: str = "auto", provenance: dict | None = None) -> StreamPlan:
         """Write ``dst`` from the finished segments and the input's other streams (no re-encoding);
         returns what became of those streams."""
         frames = self.frames
@@ -99,7 +99,7 @@ class SegmentedFilm:
             raise VidcolorError(f"{src}: truncated or damaged: decoded {frames} of the {self.plan.frames} frames "
                                 "its packets announce")
         with atomic_output(dst) as tmp:
-            return join_segments(self.parts, tmp, dst, src, span, audio)
+            return join_segments(self.parts, tmp, dst, src, span, audio, provenance)
 
     def discard(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)

@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 SAMPLE = 1 << 20
-_CHUNK = 1 << 22
 
 
 def fingerprint(path: Path) -> str:
@@ -19,10 +18,3 @@ def fingerprint(path: Path) -> str:
             h.update(f.read(SAMPLE))
     return f"{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()}"
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()

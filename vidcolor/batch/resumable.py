@@ -33,7 +33,7 @@ def work_folder(dst: Path) -> Path:
 
 def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
                        strength: float, net: Colorizer, options: dict, segment_seconds: float, fresh: bool,
-                       quiet: bool, audio: str = "auto") -> Summary | None:
+                       quiet: bool, audio: str = "auto", provenance: dict | None = None) -> Summary | None:
     """Colorize ``src`` into ``dst`` in segments of ``segment_seconds``; None where the film (or its
     part) fits in one segment, to be done in one piece. ``options`` are those that change the
     output (with ``settings``, ``strength`` and the weights file, they decide whether the work of
@@ -74,11 +74,11 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                     raise type(e)(f"{e}; {film.done} of {n} segments are kept in {folder}: run the same command "
                                   "again to resume") from None
                 film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
-        streams = film.join(src, dst, span, audio)
+        streams = film.join(src, dst, span, audio, provenance)
         frames = film.frames
         summary = Summary(str(dst), frames, time.perf_counter() - t0, net.model_name, str(net.device),
                           streams.described, streams.dropped, strength, film.cuts,
-                          resumed=resumed)
+                          resumed=resumed, provenance=provenance)
     finally:
         manifest.close()
     shutil.rmtree(folder, ignore_errors=True)

@@ -28,9 +28,10 @@ from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import resolve_weights
 from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of, smoothing_strength
+from ..provenance import record, sha256_file
 from .engines import WorkerDied, make_engine
 from .film import VIDEO_SETTINGS, SegmentedFilm, model_settings, one_piece_reason
-from .fingerprint import file_sha256, fingerprint
+from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import DEFAULT_SEGMENT_SECONDS, plan_segments
 from .sources import Source, find_sources
@@ -160,6 +161,7 @@ class _Batch:
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
         self.manifest = Manifest(out_dir)
         self.engine = None
+        self.weights_path: Path | None = None  # known once the first task is submitted
         self.reports: list[ItemReport] = []
 
     # -- the run ------------------------------------------------------------------------
@@ -196,13 +198,18 @@ class _Batch:
             self.engine.close(interrupted)
         self.manifest.close()
 
+    def _weights_file(self) -> Path:
+        if self.weights_path is None:
+            self.weights_path = resolve_weights(self.model_options["model"], self.model_options.get("weights"),
+                                                progress=not self.quiet)
+        return self.weights_path
+
     def _capacity(self) -> int:
         return self.engine.capacity if self.engine is not None else 1
 
     def _submit(self, task):
         if self.engine is None:
-            # Download (once, here, with its progress bar) before any worker needs the weights.
-            resolve_weights(self.model_options["model"], self.model_options.get("weights"), progress=not self.quiet)
+            self._weights_file()  # downloaded (once, here, with its progress bar) before any worker needs it
             self.engine = make_engine(*self.engine_args)
         return self.engine.submit(task)
 
@@ -315,7 +322,13 @@ class _Batch:
     def _join(self, job: _Job, bar) -> None:
         src, dst = job.source.path, job.dst
         try:
-            streams = job.film.join(src, dst, job.span, self.video_options.get("audio", "auto"))
+            weights = self._weights_file()
+            model = self.model_options["model"] if "weights" not in self.model_options else weights.name
+            made = record(src, model, weights, {
+                "input_size": self.model_options.get("input_size", 512), "parity": self.model_options.get("parity"),
+                "precision": self.model_options.get("precision", "fp32"), **self.video_options,
+                "smooth_strength": self.strength, "segments": len(job.film.plan.segments)})
+            streams = job.film.join(src, dst, job.span, self.video_options.get("audio", "auto"), made)
         except VidcolorError as e:
             self._fail(job, str(e), bar)
             return
@@ -325,7 +338,7 @@ class _Batch:
 
     def _done(self, job: _Job, frames: int, bar) -> None:
         seconds = time.perf_counter() - job.started
-        self.manifest.done(str(job.source.path), frames, file_sha256(job.dst), job.dst.stat().st_size, seconds)
+        self.manifest.done(str(job.source.path), frames, sha256_file(job.dst), job.dst.stat().st_size, seconds)
         item = self.manifest.item(str(job.source.path))
         job.report.state, job.report.frames, job.report.seconds = DONE, frames, item.seconds
         bar.update(1)

@@ -19,6 +19,7 @@ from .remux import PacketCopier
 from .streams import StreamPlan
 from .smpte import moved_to
 from .timeline import Span
+from ..provenance import container_tags
 
 # Container-level tags that describe the old file, not the new one.
 _STALE_METADATA = {"major_brand", "minor_version", "compatible_brands", "encoder"}
@@ -210,6 +211,7 @@ class VideoWriter:
         self.copier = PacketCopier(src, self.out, span, plan, dst) if plan is not None else None
         self.stream = None
         self.frames = 0
+        self.provenance: dict | None = None  # how the output was made, written into its tags
         self._origin = None  # the first frame's time, for an encoder with a frame clock
         self.threads = 0  # encoder threads; 0: FFmpeg's choice
 
@@ -286,6 +288,8 @@ class VideoWriter:
         self.stream = s
         if self.copier:
             carry_over(self.out, self.source, self.copier, t, self.span, self.rate)
+        if self.provenance:
+            self.out.metadata.update(container_tags(self.provenance, self.source.metadata, self.settings.muxer))
         start(self.out, self.path)
 
     def _mux(self, packets) -> None:

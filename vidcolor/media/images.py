@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from ..errors import OUT_OF_SPACE, VidcolorError, first_line, write_failure
+from ..provenance import embed, write_sidecar
 from .atomic import atomic_output
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".jp2",
@@ -47,11 +48,14 @@ def read_image(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise VidcolorError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
-def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = None) -> bool:
-    """Write atomically. Returns False when an alpha channel had to be dropped for this format."""
+def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = None,
+                provenance: dict | None = None) -> bool:
+    """Write atomically, with ``provenance`` in the file where its format holds text, else in a
+    sidecar. Returns False when an alpha channel had to be dropped for this format."""
     path = Path(path)
     keep_alpha = alpha is not None and path.suffix.lower() in _ALPHA_EXTENSIONS
     image = np.dstack([bgr, alpha]) if keep_alpha else bgr
+    sidecar = False
     with atomic_output(path) as tmp:
         try:
             ok = cv2.imwrite(str(tmp), image)
@@ -59,6 +63,14 @@ def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = No
             ok = False
         if not ok:
             _write_with_pillow(tmp, image, path)
+        if provenance is not None:
+            tagged = embed(tmp.read_bytes(), provenance)
+            if tagged is None:
+                sidecar = True
+            else:
+                tmp.write_bytes(tagged)
+    if sidecar:
+        write_sidecar(path, provenance)
     return alpha is None or keep_alpha
 
 

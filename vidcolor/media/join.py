@@ -14,6 +14,7 @@ import av
 from ..errors import VidcolorError, first_line
 from .encode import carry_over, stream_metadata
 from .muxing import finish, mux, start
+from ..provenance import container_tags
 from .probe import frame_rate, open_input, video_stream
 from .remux import PacketCopier
 from .streams import StreamPlan, plan_streams
@@ -35,9 +36,11 @@ def segment_suffix(encoder: str) -> str | None:
     return None
 
 
-def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span, audio: str = "auto") -> StreamPlan:
+def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span, audio: str = "auto",
+                  provenance: dict | None = None) -> StreamPlan:
     """Write ``tmp`` (the final output ``dst``) from the segment files ``parts`` and the input ``src``'s
-    other streams (``audio`` as ``streams.plan_streams`` takes it); returns what became of those."""
+    other streams (``audio`` as ``streams.plan_streams`` takes it), tagged with ``provenance``;
+    returns what became of those streams."""
     if not parts:
         raise VidcolorError(f"{dst}: nothing to join")
     try:
@@ -58,6 +61,8 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
                 extradata = template.codec_context.extradata
             stream.metadata.update(stream_metadata(video, span))
             carry_over(out, source, copier, video, span)
+            if provenance:
+                out.metadata.update(container_tags(provenance, source.metadata, out.format.name))
             start(out, dst)
             for part in parts:
                 _copy_video(part, stream, extradata, out, copier, span, dst)
