@@ -77,3 +77,45 @@ def test_real_gray_photographs(cli, shared, tmp_path, name):
     assert code == 0, output
     out = cv2.imread(str(tmp_path / "out.png"))
     assert out.shape[:2] == cv2.imread(str(src)).shape[:2] and chroma(out) > 1.0
+
+
+def test_a_16_bit_scan_stays_16_bit_with_its_dpi_icc_profile_and_exif(cli, tmp_path):
+    """Restorers scan at 16 bits for grading room: the colorized PNG and TIFF keep all 16 bits, the
+    scan's resolution, color profile and EXIF text (description, artist); the pixels are its own
+    lightness, finer than 8 bits can say."""
+    from PIL import ImageCms
+
+    base = moving_gray(96, 64, 3).astype(np.uint16) * 257
+    gray16 = base + np.random.default_rng(0).integers(0, 250, base.shape).astype(np.uint16)  # below one 8-bit level
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[270], exif[315], exif[0x0112] = "Harbour, 1938", "J. Smith", 1
+    sources = {}
+    for ext in ("png", "tif"):
+        path = tmp_path / f"scan16.{ext}"
+        cv2.imwrite(str(path), np.dstack([gray16] * 3))
+        sources[ext] = path
+    jpeg = tmp_path / "print.jpg"
+    Image.fromarray(moving_gray(96, 64, 3)).convert("RGB").save(jpeg, dpi=(600, 600), exif=exif.tobytes(),
+                                                                icc_profile=icc, quality=95)
+    for src, out in [(sources["png"], "c16.png"), (sources["tif"], "c16.tif")]:
+        code, output = cli(src, "-o", tmp_path / out)
+        assert code == 0, output
+        colored = cv2.imread(str(tmp_path / out), cv2.IMREAD_UNCHANGED)
+        assert colored.dtype == np.uint16 and colored.shape == (64, 96, 3)
+        assert np.abs(colored[..., 0].astype(int) - colored[..., 2]).mean() > 2 * 257  # colored
+        # The lightness is the scan's at 16 bits: closer to it than an 8-bit version of it can be.
+        L_in = cv2.cvtColor(np.dstack([gray16] * 3).astype(np.float32) / 65535, cv2.COLOR_BGR2Lab)[..., 0]
+        L_out = cv2.cvtColor(colored.astype(np.float32) / 65535, cv2.COLOR_BGR2Lab)[..., 0]
+        L_8 = cv2.cvtColor((np.dstack([gray16] * 3) // 257).astype(np.float32) / 255, cv2.COLOR_BGR2Lab)[..., 0]
+        assert np.abs(L_out - L_in).mean() < 0.5 * np.abs(L_8 - L_in).mean()
+    for out in ("print_c.jpg", "print_c.png", "print_c.tif"):
+        code, output = cli(jpeg, "-o", tmp_path / out, quiet=False)
+        assert code == 0 and "loses" not in output, output
+        with Image.open(tmp_path / out) as im:
+            assert [round(float(d)) for d in im.info["dpi"]] == [600, 600], out
+            assert im.info["icc_profile"] == icc, out
+            found = im.getexif()
+            assert (found[270], found[315]) == ("Harbour, 1938", "J. Smith"), out
+    code, output = cli(sources["png"], "-o", tmp_path / "c8.jpg", quiet=False)
+    assert code == 0 and "loses its 16 bits a channel" in output

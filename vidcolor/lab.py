@@ -2,7 +2,8 @@
 
 Every function follows the official ``ColorizationPipeline`` step by step (see README,
 "Parity"): only the chroma upsampling mode is a choice, and parity mode picks the official one.
-Frames are 8-bit, in RGB or BGR order (``order``); only their lightness is used.
+Frames are 8-bit (or 16-bit: scans), in RGB or BGR order (``order``); only their lightness is
+used, and a 16-bit frame keeps its depth in its colorized version.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ def bands(height: int, width: int, pixels: int = BAND_PIXELS):
     return (slice(top, top + rows) for top in range(0, height, rows))
 
 
-def to_float(frame_u8: np.ndarray) -> np.ndarray:
-    """uint8 HxWx3 -> float32 in [0, 1] (float32 division is exact-rounded, like the official /255.0)."""
-    return frame_u8.astype(np.float32) / np.float32(255.0)
+def to_float(frame: np.ndarray) -> np.ndarray:
+    """uint8 (or uint16) HxWx3 -> float32 in [0, 1] (float32 division is exact-rounded, like the
+    official /255.0)."""
+    return frame.astype(np.float32) / np.float32(65535.0 if frame.dtype == np.uint16 else 255.0)
 
 
 def lightness(img: np.ndarray, order: str = "rgb") -> np.ndarray:
@@ -70,12 +72,16 @@ def upsample_ab(ab: np.ndarray, height: int, width: int, mode: str) -> np.ndarra
     return up[0].permute(1, 2, 0).contiguous().numpy()
 
 
-def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
-    """L (H, W) and ab (H, W, 2) -> uint8 image; OpenCV clips to [0, 1], then rounds half to even
-    (as NumPy's round: the official ``(x * 255.0).round()``), not truncate."""
-    out = np.empty((*L.shape, 3), np.uint8)
+def compose(L: np.ndarray, ab: np.ndarray, order: str = "rgb", dtype=np.uint8) -> np.ndarray:
+    """L (H, W) and ab (H, W, 2) -> uint8 (or uint16) image; OpenCV clips to [0, 1], then rounds
+    half to even (as NumPy's round: the official ``(x * 255.0).round()``), not truncate."""
+    out = np.empty((*L.shape, 3), dtype)
     for band in bands(*L.shape):
         lab = cv2.merge([L[band], ab[band, :, 0], ab[band, :, 1]])
-        # The float RGB is >= 0, so the absolute value changes nothing.
-        cv2.convertScaleAbs(cv2.cvtColor(lab, _FROM_LAB[order]), dst=out[band], alpha=255.0)
+        rgb = cv2.cvtColor(lab, _FROM_LAB[order])
+        if dtype == np.uint16:
+            np.rint(np.clip(rgb, 0.0, 1.0) * 65535.0, out=rgb)
+            out[band] = rgb
+        else:  # the float RGB is >= 0, so the absolute value changes nothing
+            cv2.convertScaleAbs(rgb, dst=out[band], alpha=255.0)
     return out

@@ -19,6 +19,7 @@ from .errors import VidcolorError
 from .media.atomic import atomic_output, check_output_path, remove_stale_partials
 from .media.decode import decode_frames, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
+from .media.image_meta import read_meta
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.interlace import PROGRESSIVE, Interlace, detect as detect_interlace
 from .media.probe import frame_rate, open_input, video_stream
@@ -26,9 +27,9 @@ from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
-from .provenance import record
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
+from .provenance import record
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
@@ -144,10 +145,10 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         """How the output is made (once the model and the output's settings are known)."""
         if not made:
             made.update(record(src, net.model_name, net.weights_path, {
-                **net_settings(net), "codec": settings.codec, "pix_fmt": settings.pix_fmt, "crf": crf, "preset": settings.preset,
-                "encoder_preset": encoder_preset, "smooth_strength": strength, "start": start_s,
-                "duration": duration_s, "deinterlace": interlace.reason if interlace.field_order else None,
-                "skip_color": skip_color, "fps": fps}))
+                **net_settings(net), "codec": settings.codec, "pix_fmt": settings.pix_fmt, "crf": crf,
+                "preset": settings.preset, "encoder_preset": encoder_preset, "smooth_strength": strength,
+                "start": start_s, "duration": duration_s, "skip_color": skip_color, "fps": fps,
+                "deinterlace": interlace.reason if interlace.field_order else None}))
         return made
 
     def make_report(net: Colorizer) -> Report | None:
@@ -182,8 +183,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                                    report=report is not None, sequence=sequence)
             if why is None:
                 net = make_colorizer(colorizer, quiet=quiet, **model_options)
-                recorded = {"model": net.model_name, "input_size": net.input_size, "parity": net.parity,
-                            "precision": net.precision, "start": start_s, "duration": duration_s, "audio": audio}
+                recorded = {**net_settings(net), "model": net.model_name, "start": start_s, "duration": duration_s,
+                            "audio": audio}
                 summary = colorize_resumable(src, dst, span=span, settings=settings, interlace=interlace,
                                              strength=strength, net=net, options=recorded,
                                              segment_seconds=segment_seconds, fresh=fresh, quiet=quiet, audio=audio,
@@ -464,22 +465,23 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_optio
     t0 = time.perf_counter()
     net = make_colorizer(colorizer, quiet=quiet, **model_options)
     in_color = {src for src, _ in pairs if skip_color and chroma_score(read_image(src)[0][..., ::-1]) >= COLOR_SCORE}
+    deep = not net.parity  # 16-bit scans stay 16-bit; parity reads 8 bits, as the official code does
     alphas = {}
 
     def frames():
         for src, _ in pairs:
-            bgr, alphas[src] = read_image(src)
+            bgr, alphas[src] = read_image(src, deep)
             if src not in in_color:
                 yield bgr
 
     # BGR all the way, as cv2.imread gives it: the official pipeline, bit for bit.
     results = net.colorize_stream(frames(), order="bgr")
     for src, dst in tqdm(pairs, unit="image", disable=quiet or len(pairs) == 1):
-        bgr, alpha = read_image(src) if src in in_color else (next(results), alphas.pop(src))
+        bgr, alpha = read_image(src, deep) if src in in_color else (next(results), alphas.pop(src))
         made = record(src, net.model_name, net.weights_path,
                       {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color})
-        if not write_image(dst, bgr, alpha, made):
-            warnings.warn(f"{dst}: this format has no alpha channel; the transparency of {src} was dropped", stacklevel=2)
+        for lost in write_image(dst, bgr, alpha, made, read_meta(src)):
+            warnings.warn(f"{dst}: {src.name} loses {lost}", stacklevel=2)
     return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
                    time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))
 

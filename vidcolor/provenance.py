@@ -12,13 +12,12 @@ in a sidecar ``NAME.vidcolor.json``; ``--report`` JSON has it under ``provenance
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .media.atomic import atomic_output
+from .media.image_meta import after_app_headers, jpeg_segment, png_chunk
 
 _hashes: dict[tuple, str] = {}  # (path, size, mtime): SHA-256, so that weights are hashed once a process
 
@@ -88,19 +87,14 @@ def write_sidecar(path: Path, prov: dict) -> Path:
 
 
 def _png_with_text(data: bytes, keyword: str, text: str) -> bytes:
-    """An iTXt chunk (UTF-8) before IEND."""
-    body = keyword.encode("latin-1") + b"\0\0\0" + b"\0" + b"\0" + text.encode("utf-8")
-    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
-    end = data.rindex(b"IEND") - 4
-    return data[:end] + chunk + data[end:]
+    """An iTXt chunk (UTF-8, uncompressed) before the pixels, where readers find it at once."""
+    chunk = png_chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + text.encode("utf-8"))
+    at = data.index(b"IDAT") - 4
+    return data[:at] + chunk + data[at:]
 
 
 def _jpeg_with_comment(data: bytes, text: str) -> bytes:
-    """A COM segment right after SOI (and after JFIF/EXIF, where the reader expects those first)."""
-    body = text.encode("utf-8")[:65533]
-    segment = b"\xff\xfe" + struct.pack(">H", len(body) + 2) + body
-    at = 2
-    while data[at:at + 2] in (b"\xff\xe0", b"\xff\xe1"):  # APP0 (JFIF), APP1 (EXIF)
-        at += 2 + struct.unpack(">H", data[at + 2:at + 4])[0]
-    return data[:at] + segment + data[at:]
+    """A COM segment after the APP headers (where readers expect JFIF and EXIF first)."""
+    at = after_app_headers(data)
+    return data[:at] + jpeg_segment(0xFE, text.encode("utf-8")[:65533]) + data[at:]
 

@@ -146,15 +146,15 @@ class Colorizer:
     def colorize(self, frames: np.ndarray, order: str = "rgb") -> np.ndarray:
         """Colorize uint8 frames; see the class docstring. ``order='bgr'`` for OpenCV images."""
         frames = np.asarray(frames)
-        if frames.dtype != np.uint8:
-            raise TypeError(f"frames must be uint8, got {frames.dtype}")
+        if frames.dtype not in (np.uint8, np.uint16):
+            raise TypeError(f"frames must be uint8 (or uint16), got {frames.dtype}")
         color = frames.ndim >= 3 and frames.shape[-1] == 3
         single = frames.ndim == (3 if color else 2)
         if frames.ndim not in (2, 3, 4) or (frames.ndim == 4 and not color):
             raise ValueError(f"frames must be (N, H, W, 3), (N, H, W), (H, W, 3) or (H, W); got {frames.shape}")
         if single:
             return self.colorize_batch([frames], order)[0]
-        out = np.empty(frames.shape[:3] + (3,), np.uint8)
+        out = np.empty(frames.shape[:3] + (3,), frames.dtype)
         for i, rgb in enumerate(self.colorize_stream(frames, order=order)):
             out[i] = rgb
         return out
@@ -162,16 +162,17 @@ class Colorizer:
     def colorize_stream(self, frames: Iterable[np.ndarray], order: str = "rgb") -> Iterator[np.ndarray]:
         """Yield colorized frames for any iterable of frames, batching internally, in order.
 
-        Frames may differ in size; memory holds a few batches at a time.
+        Frames may differ in size (and depth: a 16-bit frame comes back 16-bit); memory holds a few
+        batches at a time.
         """
-        prepared = (self.prepare(frame, order) for frame in frames)
-        for ab, L in self.infer_stream((x, L) for L, x in prepared):
-            yield self.finish(L, ab, order)
+        prepared = ((self.prepare(frame, order), frame.dtype) for frame in frames)
+        for ab, (L, dtype) in self.infer_stream((x, (L, dtype)) for (L, x), dtype in prepared):
+            yield self.finish(L, ab, order, dtype)
 
     def colorize_batch(self, frames: list[np.ndarray], order: str = "rgb") -> list[np.ndarray]:
         """Colorize a list of uint8 frames (any sizes) in one pass through the network."""
         lightness, ab = self.predict(frames, order)
-        return [self.finish(L, a, order) for L, a in zip(lightness, ab)]
+        return [self.finish(L, a, order, f.dtype) for L, a, f in zip(lightness, ab, frames)]
 
     def predict(self, frames: list[np.ndarray], order: str = "rgb") -> tuple[list[np.ndarray], np.ndarray]:
         """The two halves of ``colorize_batch``, for work in between (such as smoothing over time).
@@ -185,7 +186,7 @@ class Colorizer:
     def prepare(self, frame: np.ndarray, order: str = "rgb") -> tuple[np.ndarray, np.ndarray]:
         """The CPU half of ``predict`` for one frame: its lightness (H, W) and network input (3, S, S)."""
         frame = _as_three_channels(frame)
-        done = self._on_device("prepare", frame, order)
+        done = self._on_device("prepare", frame, order) if frame.dtype == np.uint8 else None
         if done is not None:
             return done
         img = lab.to_float(frame)
@@ -216,12 +217,13 @@ class Colorizer:
         for future, chunk in pending:
             yield from _in_order(future, chunk)
 
-    def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
-        """Full-resolution lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 frame."""
-        done = self._on_device("finish", L, ab, order)
+    def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb", dtype=np.uint8) -> np.ndarray:
+        """Full-resolution lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 frame
+        (``dtype`` uint16: a 16-bit one)."""
+        done = self._on_device("finish", L, ab, order) if dtype == np.uint8 else None
         if done is not None:
             return done
-        return lab.compose(L, lab.upsample_ab(ab, *L.shape, self.upsample), order)
+        return lab.compose(L, lab.upsample_ab(ab, *L.shape, self.upsample), order, dtype)
 
     def _on_device(self, step: str, *args):
         """``DeviceLab``'s ``step``, or None to do it in OpenCV: not on the device, or no room there
