@@ -106,3 +106,34 @@ def test_folder_to_folder_names_what_it_skipped_and_recursive_mirrors_subfolders
     assert made == ["box_2/scan_000001.png", "box_2/scan_000002.png", "box_2/scan_000003.png",
                     "scan_000001.png", "scan_000002.png"]
     assert "skipped 1 entry that is not an image: notes.txt" in output
+
+
+def test_a_16_bit_scan_sequence_into_a_10_bit_archive_keeps_its_depth(cli, tmp_path):
+    """16-bit PNG scans into FFV1 10-bit: colorized at 16 bits, so the output keeps the scans'
+    lightness finer than an 8-bit pipeline could."""
+    reel = tmp_path / "reel"
+    reel.mkdir()
+    rng = np.random.default_rng(1)
+    scans = []
+    for i in range(6):
+        gray = moving_gray(96, 64, 2 * i).astype(np.uint16) * 257 + rng.integers(0, 250, (64, 96)).astype(np.uint16)
+        cv2.imwrite(str(reel / f"scan_{i:04d}.png"), np.dstack([gray] * 3))
+        scans.append(gray)
+    out = tmp_path / "reel.mkv"
+    code, output = cli(reel, "-o", out, "--preset", "archive", "--no-smooth")
+    assert code == 0, output
+    import av
+
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv444p10le"
+        colored = [f.to_ndarray(format="rgb48le") for f in c.decode(video=0)]
+    assert len(colored) == 6
+
+    def lightness(rgb16):
+        return cv2.cvtColor(rgb16.astype(np.float32) / 65535, cv2.COLOR_RGB2Lab)[..., 0]
+
+    for gray, rgb in zip(scans, colored):
+        truth = lightness(np.dstack([gray] * 3))
+        eight_bit = lightness(np.dstack([gray // 257 * 257] * 3))  # what 8 bits would have kept
+        assert np.abs(rgb[..., 0].astype(int) - rgb[..., 2]).mean() > 257  # colored
+        assert np.abs(lightness(rgb) - truth).mean() < 0.7 * np.abs(eight_bit - truth).mean()

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 from tqdm import tqdm
 
 from . import lab
 
 from .errors import VidcolorError
 from .media.atomic import atomic_output, check_output_path, remove_stale_partials
-from .media.decode import decode_frames, expected_frames, stream_has_alpha
+from .media.decode import decode_frames, deep_color, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.image_meta import read_meta
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
@@ -276,12 +277,14 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         writer.provenance = make_provenance(net) if make_provenance else None
         smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
         cc = stream.codec_context
+        # A deep source into a deep output is colorized at 16 bits (parity reads 8, as the official code).
+        deep = deep_color(stream, settings.pix_fmt) and not net.parity
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
-                   pixels=cc.width * cc.height)
+                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8)
         writer.threads = net.threads.encoder_threads
         with nullcontext(bar) if bar is not None else tqdm(total=total, unit="frame", disable=quiet,
                                                            dynamic_ncols=True, desc=src.name) as shown:
-            run.go(decode_frames(container, stream, span, src, interlace), shown)
+            run.go(decode_frames(container, stream, span, src, interlace, deep), shown)
         writer.close()
     except BaseException:
         writer.abort()
@@ -315,7 +318,8 @@ class _Run:
     (this thread, its replicas on their own) -> smooth (thread) -> finish and encode (thread)."""
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
-                 report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int):
+                 report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int,
+                 dtype=np.uint8):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
@@ -323,6 +327,7 @@ class _Run:
         self.count = 0  # frames decoded and written (or, for a segment, kept as context)
         self.shots = ColorShots() if skip_color else None
         self.depth = queue_depth(pixels, net.batch_size)
+        self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
 
     def go(self, decoded, bar: tqdm) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
@@ -386,8 +391,10 @@ class _Run:
     def _finished(self, L, ab, look, original, alpha):
         """The frame in the encoder's format (converted here, beside other frames), and in RGB
         where the report needs it."""
-        rgb = self.net.finish(L, ab) if original is None else original
-        return self.writer.to_frame(rgb, look, alpha), rgb if self.report is not None else None
+        rgb = self.net.finish(L, ab, dtype=self.dtype) if original is None else original
+        if self.report is None:
+            return self.writer.to_frame(rgb, look, alpha), None
+        return self.writer.to_frame(rgb, look, alpha), rgb if rgb.dtype == np.uint8 else (rgb // 257).astype(np.uint8)
 
     def _write(self, item) -> None:
         pts, look, step, measured, finished = item

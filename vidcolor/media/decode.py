@@ -31,7 +31,7 @@ class FrameLook:
 
 @dataclass
 class DecodedFrame:
-    rgb: np.ndarray | None  # (H, W, 3) uint8; None once the pipeline has taken its lightness
+    rgb: np.ndarray | None  # (H, W, 3) uint8 (uint16: deep); None once the pipeline has taken its lightness
     pts: int  # in the stream's time base
     look: FrameLook
     alpha: np.ndarray | None = None  # (H, W) uint8, for a stream with an alpha channel
@@ -65,9 +65,24 @@ def has_alpha(pix_fmt: str | None) -> bool:
     return not fmt.has_palette and len(fmt.components) in (2, 4)
 
 
+def deep_color(stream: av.video.stream.VideoStream, out_pix_fmt: str | None) -> bool:
+    """Whether frames of ``stream`` are worth decoding at 16 bits a channel: more than 8 bits in,
+    and more than 8 kept out (a 10-bit scan into the archive or master preset), no alpha."""
+    return bit_depth(stream.codec_context.pix_fmt) > 8 and bit_depth(out_pix_fmt) > 8 and not stream_has_alpha(stream)
+
+
+def bit_depth(pix_fmt: str | None) -> int:
+    try:
+        return max(c.bits for c in av.VideoFormat(pix_fmt).components)
+    except (TypeError, ValueError):
+        return 8
+
+
 def decode_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                  span: Span, path: str | Path, interlace: Interlace = PROGRESSIVE) -> Iterator[DecodedFrame]:
-    """The frames of ``span``, deinterlaced (or telecine undone) first where ``interlace`` says."""
+                  span: Span, path: str | Path, interlace: Interlace = PROGRESSIVE,
+                  deep: bool = False) -> Iterator[DecodedFrame]:
+    """The frames of ``span``, deinterlaced (or telecine undone) first where ``interlace`` says;
+    ``deep``: as 16-bit RGB."""
     stream.thread_type = "AUTO"
     tb = stream.time_base
     if span.start:
@@ -91,7 +106,7 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
             if span.end is not None and t >= span.end:
                 break
             if span.contains(t):
-                rgb, a = to_rgb_alpha(frame) if alpha else (to_rgb(frame), None)
+                rgb, a = to_rgb_alpha(frame) if alpha else (to_rgb(frame, deep), None)
                 yield DecodedFrame(rgb, pts, look_of(frame), a)
     except av.error.FFmpegError as e:
         where = f" after {float(pts * tb):.3f}s" if pts is not None else ""
@@ -107,9 +122,9 @@ def _size_changed(path: Path, index: int, frame: av.VideoFrame, size: tuple[int,
             "a film has one frame size: scale or crop the odd ones first")
 
 
-def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+def to_rgb(frame: av.VideoFrame, deep: bool = False) -> np.ndarray:
     # Convert with the matrix and range the frame is tagged with; the encoder uses the same ones.
-    return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+    return frame.to_ndarray(format="rgb48le" if deep else "rgb24", src_color_range=frame.color_range)
 
 
 def to_rgb_alpha(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -230,7 +230,7 @@ class VideoWriter:
         if self.settings.alpha and alpha is not None:
             frame = av.VideoFrame.from_ndarray(np.dstack([rgb, alpha]), format="rgba")
         else:
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le" if rgb.dtype == np.uint16 else "rgb24")
         return frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
                               dst_color_range=look.color_range or None)
 

@@ -97,7 +97,8 @@ def plan_streams(source: av.container.InputContainer, video: av.video.stream.Vid
                 plan.dropped.append(f"{label}: a data stream FFmpeg cannot copy into another file")
             continue
         name = s.codec_context.name if s.codec_context else None
-        if s.type == "audio" and forced and av.Codec(forced, "w").canonical_name != s.codec_context.codec.canonical_name:
+        same_codec = forced and av.Codec(forced, "w").canonical_name == s.codec_context.codec.canonical_name
+        if s.type == "audio" and forced and not same_codec:
             plan.carried.append(Carried(s.index, label, convert_to=forced))
             plan.notes.append(f"{label}: re-encoded as {forced} (--audio {audio})")
             continue

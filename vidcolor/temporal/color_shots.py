@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
+from ..lab import to_float
+
 COLOR_SCORE = 6.0  # Lab ab units; see the module docstring
 RUN = 12  # frames in a row it takes to change class (half a second at 24 frames/s)
 _WIDTH = 128  # the test's thumbnail width
@@ -30,7 +32,7 @@ def chroma_score(rgb: np.ndarray) -> float:
     h, w = rgb.shape[:2]
     width = min(_WIDTH, w)
     small = cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small.astype(np.float32) / np.float32(255), cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    lab = cv2.cvtColor(to_float(small), cv2.COLOR_RGB2Lab).reshape(-1, 3)
     bins = np.minimum((lab[:, 0] * (_LIGHTNESS_BINS / 100)).astype(np.int32), _LIGHTNESS_BINS - 1)
     residual = np.empty((len(lab), 2), np.float32)
     for b in np.unique(bins):
