@@ -83,6 +83,7 @@ def test_a_16_bit_scan_stays_16_bit_with_its_dpi_icc_profile_and_exif(cli, tmp_p
     """Restorers scan at 16 bits for grading room: the colorized PNG and TIFF keep all 16 bits, the
     scan's resolution, color profile and EXIF text (description, artist); the pixels are its own
     lightness, finer than 8 bits can say."""
+    import tifffile
     from PIL import ImageCms
 
     base = moving_gray(96, 64, 3).astype(np.uint16) * 257
@@ -90,11 +91,10 @@ def test_a_16_bit_scan_stays_16_bit_with_its_dpi_icc_profile_and_exif(cli, tmp_p
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
     exif[270], exif[315], exif[0x0112] = "Harbour, 1938", "J. Smith", 1
-    sources = {}
-    for ext in ("png", "tif"):
-        path = tmp_path / f"scan16.{ext}"
-        cv2.imwrite(str(path), np.dstack([gray16] * 3))
-        sources[ext] = path
+    cv2.imwrite(str(tmp_path / "scan16.png"), np.dstack([gray16] * 3))
+    tifffile.imwrite(tmp_path / "scan16.tif", np.dstack([gray16] * 3), photometric="rgb", resolution=(600, 600),
+                     resolutionunit="INCH")
+    sources = {"png": tmp_path / "scan16.png", "tif": tmp_path / "scan16.tif"}
     jpeg = tmp_path / "print.jpg"
     Image.fromarray(moving_gray(96, 64, 3)).convert("RGB").save(jpeg, dpi=(600, 600), exif=exif.tobytes(),
                                                                 icc_profile=icc, quality=95)
@@ -109,6 +109,8 @@ def test_a_16_bit_scan_stays_16_bit_with_its_dpi_icc_profile_and_exif(cli, tmp_p
         L_out = cv2.cvtColor(colored.astype(np.float32) / 65535, cv2.COLOR_BGR2Lab)[..., 0]
         L_8 = cv2.cvtColor((np.dstack([gray16] * 3) // 257).astype(np.float32) / 255, cv2.COLOR_BGR2Lab)[..., 0]
         assert np.abs(L_out - L_in).mean() < 0.5 * np.abs(L_8 - L_in).mean()
+    with Image.open(tmp_path / "c16.tif") as im:  # a 600 dpi scan stays 600 dpi
+        assert [round(float(d)) for d in im.info["dpi"]] == [600, 600]
     for out in ("print_c.jpg", "print_c.png", "print_c.tif"):
         code, output = cli(jpeg, "-o", tmp_path / out, quiet=False)
         assert code == 0 and "loses" not in output, output
