@@ -191,4 +191,3 @@ class Manifest:
 
 def dump_settings(settings: dict) -> str:
     return json.dumps(settings, sort_keys=True, default=str)
-

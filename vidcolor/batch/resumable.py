@@ -39,11 +39,11 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
     output (with ``settings``, ``strength`` and the weights file, they decide whether the work of
     an earlier run still counts); ``fresh`` discards it anyway."""
     t0 = time.perf_counter()
-    key = str(src.resolve())
+    key, print_ = str(src.resolve()), fingerprint(src)
     recorded = {**options, "strength": strength, "encode": repr(settings), "interlace": repr(interlace),
                 "weights_file": f"{net.weights_path.name}:{fingerprint(net.weights_path)}",
                 "segment_seconds": segment_seconds}
-    identity = f"{fingerprint(src)}|{dump_settings(recorded)}"
+    identity = f"{print_}|{dump_settings(recorded)}"
     with open_input(src) as container:
         plan = plan_segments(container, video_stream(container, src), src, span, strength, segment_seconds, identity)
     if len(plan.segments) == 1:
@@ -51,7 +51,7 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
     folder = work_folder(dst)
     manifest = Manifest(dst.parent, folder=folder.name)
     try:
-        _forget_other_runs(manifest, key, src, dst, fingerprint(src), recorded, fresh)
+        _forget_other_runs(manifest, key, dst, print_, recorded, fresh)
         film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec)
         todo = film.todo()
         n = len(plan.segments)
@@ -59,22 +59,22 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
             warnings.warn(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})", stacklevel=3)
         manifest.start(key)
         resumed = film.frames
-        with tqdm(total=plan.frames, initial=resumed, unit="frame", disable=quiet, dynamic_ncols=True,
-                  desc=src.name) as bar:
-            for segment, part in todo:
-                started = time.perf_counter()
-                try:
+        try:
+            with tqdm(total=plan.frames, initial=resumed, unit="frame", disable=quiet, dynamic_ncols=True,
+                      desc=src.name) as bar:
+                for segment, part in todo:
+                    started = time.perf_counter()
                     frames, count, cuts = colorize_segment(src, part, decode=segment.decode, emit=segment.emit,
                                                            colorizer=net, settings=settings, strength=strength,
                                                            interlace=interlace, bar=bar)
-                except KeyboardInterrupt as e:
-                    kept = f"{film.done} of {n} segments are kept in {folder}: run the same command again to resume"
-                    raise Interrupted(getattr(e, "reason", "interrupted"), getattr(e, "exit_code", 130), kept) from None
-                except VidcolorError as e:
-                    raise type(e)(f"{e}; {film.done} of {n} segments are kept in {folder}: run the same command "
-                                  "again to resume") from None
-                film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
-        streams = film.join(src, dst, span, audio, provenance)
+                    film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
+            streams = film.join(src, dst, span, audio, provenance)
+        except KeyboardInterrupt as e:
+            kept = f"{film.done} of {n} segments are kept in {folder}: run the same command again to resume"
+            raise Interrupted(getattr(e, "reason", "interrupted"), getattr(e, "exit_code", 130), kept) from None
+        except VidcolorError as e:
+            raise type(e)(f"{e}; {film.done} of {n} segments are kept in {folder}: run the same command again "
+                          "to resume") from None
         frames = film.frames
         summary = Summary(str(dst), frames, time.perf_counter() - t0, net.model_name, str(net.device),
                           streams.described, streams.dropped, strength, film.cuts,
@@ -85,19 +85,16 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
     return summary
 
 
-def _forget_other_runs(manifest: Manifest, key: str, src: Path, dst: Path, print_: str, recorded: dict,
-                       fresh: bool) -> None:
+def _forget_other_runs(manifest: Manifest, key: str, dst: Path, print_: str, recorded: dict, fresh: bool) -> None:
     """Start the record afresh where it is of another input, other settings or other weights (or
     ``fresh`` asks for it), telling the user what is discarded."""
-    prior = manifest.item(key)
-    same_input = prior is not None and prior.fingerprint == print_
-    same = same_input and prior.settings == dump_settings(recorded)
-    if prior is not None and not same or fresh:
-        done = manifest.segment_progress(prior)[0] if prior is not None else 0
-        if done:
-            why = "--fresh" if fresh and same else "the input changed" if not same_input else \
-                "the options or the weights changed"
-            warnings.warn(f"{dst}: {why} since the interrupted run: its {done} finished segment(s) are discarded",
-                          stacklevel=4)
-    if prior is None or not same or fresh:
-        manifest.reset(key, dst.name, "video", print_, recorded)
+    prior, settings = manifest.item(key), dump_settings(recorded)
+    if prior is not None and prior.fingerprint == print_ and prior.settings == settings and not fresh:
+        return
+    done = manifest.segment_progress(prior)[0] if prior is not None else 0
+    if done:
+        why = "the input changed" if prior.fingerprint != print_ else \
+            "the options or the weights changed" if prior.settings != settings else "--fresh"
+        warnings.warn(f"{dst}: {why} since the interrupted run: its {done} finished segment(s) are discarded",
+                      stacklevel=4)
+    manifest.reset(key, dst.name, "video", print_, recorded)
