@@ -9,6 +9,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from media_factory import moving_gray, write_video
@@ -54,7 +55,7 @@ def test_a_video_carries_its_provenance_and_the_time_it_was_made(cli, tmp_path, 
 def test_stills_carry_it_inside_where_the_format_holds_text_and_beside_where_not(cli, tmp_path, tiny_weights):
     scans = tmp_path / "scans"
     scans.mkdir()
-    for ext in ("png", "jpg", "bmp"):
+    for ext in ("png", "jpg", "tif", "bmp"):
         cv2.imwrite(str(scans / f"plate.{ext}"), moving_gray(64, 48, 3))
     out = tmp_path / "color"
     code, output = cli(scans, "-o", out)
@@ -65,7 +66,13 @@ def test_stills_carry_it_inside_where_the_format_holds_text_and_beside_where_not
         comment = im.info["comment"].decode()
     assert comment.startswith("vidcolor ")
     check_record(json.loads(comment[len("vidcolor "):]), scans / "plate.jpg", tiny_weights)
+    with tifffile.TiffFile(out / "plate.tif") as tif:
+        tags = tif.pages[0].tags
+        assert tags[305].value.startswith("vidcolor ")
+        check_record(json.loads(tags[65000].value), scans / "plate.tif", tiny_weights)
     check_record(json.loads((out / "plate.bmp.vidcolor.json").read_text()), scans / "plate.bmp", tiny_weights)
+    assert sorted(p.name for p in out.iterdir()) == ["plate.bmp", "plate.bmp.vidcolor.json", "plate.jpg",
+                                                     "plate.png", "plate.tif"]
     # The text is beside the pixels, not in them: every file decodes to the same picture as the others.
     png, jpg = cv2.imread(str(out / "plate.png")), cv2.imread(str(out / "plate.jpg"))
     assert png.shape == jpg.shape == (48, 64, 3) and np.array_equal(png, cv2.imread(str(out / "plate.bmp")))

@@ -6,8 +6,9 @@ and to make it again.
 Video containers carry it as tags: a ``comment`` holding the record as JSON (MP4, MOV,
 Matroska, WebM, AVI and ASF all keep a comment), and in Matroska and WebM one ``VIDCOLOR_*`` tag
 a field as well. ``creation_time`` becomes the time of the run; the input's is kept as
-``source_creation_time``. Stills carry it in a PNG text chunk or a JPEG comment, other formats
-in a sidecar ``NAME.vidcolor.json``; ``--report`` JSON has it under ``provenance``.
+``source_creation_time``. Stills carry it in a PNG text chunk, a JPEG comment or a TIFF tag
+(``media.image_meta.PROVENANCE_TAG``), other formats in a sidecar ``NAME.vidcolor.json``;
+``--report`` JSON has it under ``provenance``.
 """
 from __future__ import annotations
 

@@ -112,19 +112,32 @@ def _jpeg_with(data: bytes, meta: ImageMeta) -> bytes:
     return data[:at] + segments + data[at:]
 
 
-def write_tiff(path: Path, image: np.ndarray, meta: ImageMeta) -> list[str]:
+# A private TIFF tag (65000 and up are for applications' own use) holding the provenance as JSON.
+PROVENANCE_TAG = 65000
+SOFTWARE_TAG = 305
+
+
+def write_tiff(path: Path, image: np.ndarray, meta: ImageMeta, provenance: dict | None = None) -> list[str]:
     """Write ``image`` (BGR or BGRA, 8 or 16 bits) as a deflate-compressed TIFF with ``meta`` as
-    tags; returns what could not be carried."""
+    tags, and ``provenance`` (as JSON in ``PROVENANCE_TAG``, vidcolor as its Software); returns
+    what could not be carried."""
+    import json
+
     import tifffile
 
     rgb = image[..., [2, 1, 0, 3][:image.shape[2]]]
-    extratags = [(tag, "s", 0, text, True) for tag, text in sorted(meta.texts.items())]
+    texts = dict(meta.texts)
+    if provenance is not None:
+        texts[SOFTWARE_TAG] = provenance["colorized_by"]
+        texts[PROVENANCE_TAG] = json.dumps(provenance, separators=(", ", ": "))
+    # UTF-8 as bytes: tifffile takes only 7-bit ASCII text, and scans are described in every language.
+    extratags = [(tag, "s", 0, text.encode("utf-8"), True) for tag, text in sorted(texts.items())]
     lost = ["its EXIF camera, date and GPS fields (a TIFF here gets description, artist, copyright, make, "
             "model, software and date)"] if meta.exif and _has_sub_ifds(meta.exif) else []
     tifffile.imwrite(path, rgb, photometric="rgb", compression="adobe_deflate", metadata=None,
                      extrasamples=("unassalpha",) if rgb.shape[2] == 4 else None,
                      resolution=meta.dpi, resolutionunit="INCH" if meta.dpi else None,
-                     iccprofile=meta.icc, extratags=extratags)
+                     iccprofile=meta.icc, extratags=extratags, software=False)  # ours is in extratags
     return lost
 
 

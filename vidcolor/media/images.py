@@ -73,7 +73,7 @@ def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = No
     sidecar = False
     with atomic_output(path) as tmp:
         if suffix in (".tif", ".tiff"):
-            lost += write_tiff(tmp, image, meta)
+            lost += write_tiff(tmp, image, meta, provenance)
         else:
             try:
                 ok = cv2.imwrite(str(tmp), image)
@@ -88,7 +88,6 @@ def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = No
                 sidecar = tagged is None
                 data = tagged or data
             tmp.write_bytes(data)
-        sidecar = sidecar or (provenance is not None and suffix in (".tif", ".tiff"))
     if sidecar:
         write_sidecar(path, provenance)
     return lost
