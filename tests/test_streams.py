@@ -89,16 +89,17 @@ def test_mp4_converts_text_subtitles_to_mov_text_and_says_what_it_dropped(cli, s
     assert attachments(out) == []
 
 
-def test_webm_keeps_webvtt_converts_the_rest_and_drops_aac_with_the_reason(cli, subtitled, tmp_path):
+def test_webm_keeps_webvtt_converts_the_rest_and_reencodes_aac_to_opus(cli, subtitled, tmp_path):
     out = tmp_path / "out.webm"
     code, output = cli(subtitled, "-o", out)
     assert code == 0, output
     assert cues_from_picture(out) == [("webvtt", EXPECTED)] * 3
     webvtt_in, webvtt_out = packets(subtitled, "subtitle")[2], packets(out, "subtitle")[2]
     assert webvtt_out == webvtt_in  # held as it is: copied, not converted
-    assert "#1 audio (aac): a webm file cannot hold aac; .mkv can keep it; it will not be in" in output
+    assert "#1 audio (aac): a webm file cannot hold aac; re-encoded (lossy) as libopus" in output
     with av.open(str(out)) as c:
-        assert [s.type for s in c.streams] == ["video"] + ["subtitle"] * 3
+        assert [s.type for s in c.streams] == ["video", "audio", "audio"] + ["subtitle"] * 3
+        assert [a.codec_context.name for a in c.streams.audio] == ["opus", "opus"]
 
 
 def test_mov_text_into_matroska_is_converted_not_dropped(cli, tmp_path):

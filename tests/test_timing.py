@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from media_factory import frame_times, moving_gray, packets, relative_ms, write_video
+from media_factory import frame_times, moving_gray, packets, write_video
 
 
 def first_audio(path):

@@ -27,13 +27,14 @@ from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import resolve_weights
-from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of, smoothing_strength
+from ..pipeline import (MODEL_OPTIONS, SEGMENT_SECONDS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
+                        smoothing_strength)
 from ..provenance import record, sha256_file
 from .engines import WorkerDied, make_engine
 from .film import VIDEO_SETTINGS, SegmentedFilm, model_settings, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
-from .segments import DEFAULT_SEGMENT_SECONDS, plan_segments
+from .segments import plan_segments
 from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
 
@@ -80,7 +81,7 @@ class BatchSummary:
 
 def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int | None = None,
               address: str | None = None, retry_failed: bool = False,
-              segment_seconds: float = DEFAULT_SEGMENT_SECONDS, report=None, overwrite: bool = False,
+              segment_seconds: float = SEGMENT_SECONDS, report=None, overwrite: bool = False,
               quiet: bool = False, **options) -> BatchSummary:
     """Colorize every video and still in ``sources`` (files, folders, glob patterns) into ``out_dir``,
     mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,

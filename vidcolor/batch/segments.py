@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ..media.probe import frame_pts, frame_rate
 from ..media.timeline import Span
-from ..pipeline import SEGMENT_SECONDS as DEFAULT_SEGMENT_SECONDS
 from ..temporal.smoother import context_frames
 
 
