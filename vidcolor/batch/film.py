@@ -14,27 +14,8 @@ from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
 from ..pipeline import EDIT_LIST_SLACK
-from .fingerprint import fingerprint
 from .manifest import Manifest
 from .segments import Plan, Segment
-
-# The options that change a film's output: changed, they make finished work stale.
-VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
-                  "skip_color", "audio")
-MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
-
-
-def model_settings(model_options: dict) -> dict:
-    """The model options that change colors; a weights file is recorded as it is now (another file
-    under the same name is another model)."""
-    m = {k: model_options.get(k) for k in MODEL_SETTINGS}
-    weights = m.get("weights")
-    if weights is not None:
-        path = Path(weights)
-        m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
-        m["model"] = None
-    return m
-
 
 def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interlace | None = None,
                      report: bool = False, sequence: bool = False) -> str | None:

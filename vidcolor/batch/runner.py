@@ -31,12 +31,17 @@ from ..pipeline import (MODEL_OPTIONS, SEGMENT_SECONDS, STILLS_OPTIONS, VIDEO_ON
                         smoothing_strength)
 from ..provenance import record, sha256_file
 from .engines import WorkerDied, make_engine
-from .film import VIDEO_SETTINGS, SegmentedFilm, model_settings, one_piece_reason
+from .film import SegmentedFilm, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import plan_segments
 from .sources import Source, find_sources
 from .tasks import FileTask, SegmentTask
+
+# The options that change a video's output (and so, changed, make a finished item stale).
+_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
+                   "skip_color", "audio")
+_MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
 
 
 @dataclass
@@ -148,7 +153,7 @@ class _Batch:
         if "weights" in self.model_options:
             self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
         # A flag left off (or audio as before: auto) is not recorded: earlier batches' settings stay the same.
-        self.video_options = {k: v for k in VIDEO_SETTINGS if (v := options.get(k)) not in (None, False)
+        self.video_options = {k: v for k in _VIDEO_SETTINGS if (v := options.get(k)) not in (None, False)
                               and not (k == "audio" and v == "auto")}
         self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
         self.start = parse_time(options.get("start"), "--start")
@@ -158,12 +163,21 @@ class _Batch:
         self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
                                                                     "encoder_preset")})
         self.stills_options = {k: v for k in STILLS_OPTIONS if (v := options.get(k))}
-        self.settings = {"image": {**model_settings(self.model_options), **self.stills_options}}
+        self.settings = {"image": {**self._model_settings(), **self.stills_options}}
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
         self.manifest = Manifest(out_dir)
         self.engine = None
         self.weights_path: Path | None = None  # known once the first task is submitted
         self.reports: list[ItemReport] = []
+
+    def _model_settings(self) -> dict:
+        m = {k: self.model_options.get(k) for k in _MODEL_SETTINGS}
+        weights = m.get("weights")
+        if weights is not None:  # the file, as it is now: another file under the same name is another model
+            path = Path(weights)
+            m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
+            m["model"] = None
+        return m
 
     # -- the run ------------------------------------------------------------------------
     def run(self) -> BatchSummary:

@@ -69,10 +69,10 @@ class Worker:
             if isinstance(task, SegmentTask):
                 from ..pipeline import colorize_segment
 
-                frames, colorized, cuts = colorize_segment(task.src, task.part, decode=task.decode, emit=task.emit,
-                                                     colorizer=self.colorizer(task.model_options),
-                                                     settings=task.settings, strength=task.strength,
-                                                     interlace=task.interlace)
+                frames, colorized, cuts = colorize_segment(
+                    task.src, task.part, decode=task.decode, emit=task.emit,
+                    colorizer=self.colorizer(task.model_options), settings=task.settings, strength=task.strength,
+                    interlace=task.interlace)
             else:
                 from ..pipeline import colorize_path
 

@@ -46,19 +46,16 @@ def atomic_output(dst: str | Path):
         os.close(fd)
 
 
-def remove_stale_partials(dst: str | Path) -> int:
+def remove_stale_partials(dst: str | Path) -> None:
     """Remove the temporary files of ``dst`` that no running process is writing (left by a run
-    that was killed); returns how many."""
+    that was killed)."""
     dst = Path(dst)
-    removed = 0
     for tmp in (dst.parent if str(dst.parent) else Path(".")).glob(
             f"{glob.escape('.' + dst.stem)}.*{_PARTIAL}{glob.escape(dst.suffix)}"):
         fd = hold_lock(tmp, create=False)
         if fd is not None and fd is not False:  # no one holds it: its writer is gone
             tmp.unlink(missing_ok=True)
             os.close(fd)
-            removed += 1
-    return removed
 
 
 def hold_lock(path: Path, create: bool = True) -> int | bool | None:

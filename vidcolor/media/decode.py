@@ -97,9 +97,9 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
         frames = deinterlace(frames, stream, interlace)
     size = None
     try:
-        for index, frame in enumerate(frames):
+        for frame in frames:
             if (frame.width, frame.height) != (size := size or (frame.width, frame.height)):
-                raise VidcolorError(_size_changed(Path(path), index, frame, size))
+                raise VidcolorError(_size_changed(Path(path), frame, tb, size))
             # A frame without a timestamp (raw streams) follows its predecessor by one frame.
             pts = frame.pts if frame.pts is not None else (0 if pts is None else pts + step)
             t = pts * tb
@@ -113,11 +113,11 @@ def decode_frames(container: av.container.InputContainer, stream: av.video.strea
         raise VidcolorError(f"{path}: corrupt video data{where} ({first_line(e)})") from None
 
 
-def _size_changed(path: Path, index: int, frame: av.VideoFrame, size: tuple[int, int]) -> str:
+def _size_changed(path: Path, frame: av.VideoFrame, tb: Fraction, size: tuple[int, int]) -> str:
     """The error for a frame of another size than the first: the whole film is one size."""
-    where = f"frame {index}"
-    if path.is_dir():
-        where = f"{folder_frames(path)[index].name} (frame {index} in name order)"
+    where = f"the frame at {float((frame.pts or 0) * tb):.3f}s"
+    if path.is_dir():  # read through links numbered from 0: a frame's pts is its place in name order
+        where = f"{folder_frames(path)[frame.pts].name} (frame {frame.pts} in name order)"
     return (f"{path}: {where} is {frame.width}x{frame.height}, but the frames before it are {size[0]}x{size[1]}; "
             "a film has one frame size: scale or crop the odd ones first")
 

@@ -69,7 +69,7 @@ def write_image(path: str | Path, bgr: np.ndarray, alpha: np.ndarray | None = No
         bgr = _to_uint8(bgr)
         alpha = None if alpha is None else _to_uint8(alpha)
         lost.append("its 16 bits a channel: this format holds 8 (write .png or .tif to keep them)")
-    image = np.dstack([bgr, alpha.astype(bgr.dtype) if bgr.dtype != alpha.dtype else alpha]) if keep_alpha else bgr
+    image = np.dstack([bgr, alpha]) if keep_alpha else bgr  # read_image gives alpha at the picture's depth
     sidecar = False
     with atomic_output(path) as tmp:
         if suffix in (".tif", ".tiff"):

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from ..errors import VidcolorError
@@ -40,10 +41,9 @@ def sequence_input(path: Path, fps: float | None) -> tuple[str, dict[str, str], 
         # image2 finds the first number itself, if it is below 5; past that the user must say.
         return str(path), options, None
     frames = folder_frames(path)
-    kinds = {_FORMAT_OF.get(p.suffix.lower(), p.suffix.lower()) for p in frames}
+    kinds = Counter(_FORMAT_OF.get(p.suffix.lower(), p.suffix.lower()) for p in frames)
     if len(kinds) > 1:
-        counts = ", ".join(f"{k} {sum(_FORMAT_OF.get(p.suffix.lower(), p.suffix.lower()) == k for p in frames)}"
-                           for k in sorted(kinds))
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
         raise VidcolorError(f"{path}: a folder read as one film must hold one image format, and this one mixes "
                             f"{counts}: convert them to one format (the frames' order is their names')")
     links = Path(tempfile.mkdtemp(prefix="vidcolor-sequence-"))
