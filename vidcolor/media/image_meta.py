@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +78,16 @@ def embed_meta(data: bytes, meta: ImageMeta) -> tuple[bytes, list[str]]:
         at = data.index(b"IDAT") - 4  # before the pixels, where readers look for them
         return data[:at] + b"".join(chunks) + data[at:], []
     if data.startswith(b"\xff\xd8"):
-        return _jpeg_with(data, meta), []
+        fits = meta.exif is None or len(meta.exif) <= _SEGMENT_MAX - 6  # one APP1 segment, "Exif\0\0" first
+        return _jpeg_with(data, meta if fits else replace(meta, exif=None)), [] if fits else ["EXIF (over 64 KiB)"]
     return data, meta.named
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+_SEGMENT_MAX = 65533  # bytes a JPEG segment's body can hold
 
 
 def jpeg_segment(marker: int, body: bytes) -> bytes:
@@ -104,8 +108,9 @@ def _jpeg_with(data: bytes, meta: ImageMeta) -> bytes:
     segments = b""
     if meta.exif:
         segments += jpeg_segment(0xE1, b"Exif\0\0" + meta.exif)
-    if meta.icc:  # in pieces of at most 65519 bytes, numbered
-        pieces = [meta.icc[i:i + 65519] for i in range(0, len(meta.icc), 65519)]
+    if meta.icc:  # in numbered pieces, each in a segment of its own
+        size = _SEGMENT_MAX - 14
+        pieces = [meta.icc[i:i + size] for i in range(0, len(meta.icc), size)]
         for n, piece in enumerate(pieces, 1):
             segments += jpeg_segment(0xE2, b"ICC_PROFILE\0" + bytes([n, len(pieces)]) + piece)
     at = after_app_headers(data)
