@@ -51,7 +51,8 @@ def test_alpha_is_kept_where_the_output_holds_it(cli, tmp_path, src_name, codec,
     out = tmp_path / out_name
     code, output = cli(src, "-o", out, *extra)
     assert code == 0, output
-    assert "alpha channel (transparency) is kept" in output
+    # Nothing is lost: a plain line, not a warning.
+    assert f"vidcolor: {out}: the alpha channel (transparency) is kept" in output
     alpha_in, _, _ = alphas_and_format(src)
     alpha_out, fmt, flagged = alphas_and_format(out)
     assert flagged and fmt == out_fmt and len(alpha_out) == N
@@ -67,7 +68,8 @@ def test_alpha_is_dropped_with_a_warning_where_the_output_cannot_hold_it(cli, tm
     out = tmp_path / "web.mp4"
     code, output = cli(src, "-o", out)
     assert code == 0, output
-    assert f"{out}: the input's alpha channel (transparency) is dropped: libx264 cannot store one" in output
+    assert f"vidcolor: warning: {out}: the input's alpha channel (transparency) is dropped: libx264 cannot " \
+        "store one" in output
     alpha_out, fmt, flagged = alphas_and_format(out)
     assert not flagged and fmt == "yuv420p" and alpha_out == [None] * N
     with av.open(str(out)) as c:

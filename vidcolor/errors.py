@@ -38,6 +38,12 @@ def write_failure(path, e: BaseException, what: str = "writing failed") -> Vidco
     return VidcolorError(f"{path}: {what} ({first_line(e)})")
 
 
+class Notice(UserWarning):
+    """What the user should know of a choice made for them, where nothing is lost (an alpha
+    channel kept, a film deinterlaced, a run resumed): the CLI shows it as a plain line, not as a
+    warning. Issued with ``warnings.warn``, so the batch runner collects it with its item."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (exit code 130) or SIGTERM (143); ``kept`` says what work was kept and how to go on."""
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -12,11 +11,10 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from . import lab
 
-from .errors import VidcolorError
+from .errors import Notice, VidcolorError
 from .media.atomic import atomic_output, check_output_path, remove_stale_partials
 from .media.decode import decode_frames, deep_color, expected_frames, stream_has_alpha
 from .media.encode import EncodeSettings, VideoWriter, output_muxer
@@ -30,6 +28,9 @@ from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
+from .models.colorizer import check_model_choice
+from .models.advice import speed_advice
+from .progress import QUIET, Listener, Progress, Task, for_run
 from .provenance import record
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
@@ -78,13 +79,15 @@ class Summary:
         return (self.frames - self.resumed) / self.seconds if self.seconds > 0 else 0.0
 
 
-def make_colorizer(colorizer: Colorizer | None = None, *, quiet: bool = False, **options) -> Colorizer:
-    """The caller's Colorizer, or one built from the CLI-style model options."""
+def make_colorizer(colorizer: Colorizer | None = None, *, progress: Progress = QUIET, **options) -> Colorizer:
+    """The caller's Colorizer, or one built from the CLI-style model options (a step of its own
+    in ``progress``: loading a large model takes seconds)."""
     if colorizer is not None:
         return colorizer
     kwargs = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
-    kwargs.setdefault("model", DEFAULT_MODEL)
-    return Colorizer(progress=not quiet, **kwargs)
+    name = Path(kwargs["weights"]).name if kwargs.get("weights") else kwargs.get("model") or DEFAULT_MODEL
+    with progress.task("load", f"loading model {name}", unit=""):
+        return Colorizer(progress=bool(progress.listeners), **kwargs)
 
 
 def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str | None = None,
@@ -93,7 +96,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
                    skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
                    segment_seconds: float | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
-                   **model_options) -> Summary:
+                   on_progress: Listener | None = None, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
@@ -119,9 +122,14 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     ``dst`` until it is joined: the same call after an interruption (a crash, SIGKILL, Ctrl-C, a
     full disk) colorizes only what is missing. Work of another input, other options or other
     weights is discarded, and ``fresh`` discards it anyway. ``segment_seconds=None``: one piece.
+
+    Progress goes to bars on stderr (unless ``quiet``) and to ``on_progress``, a callable given
+    each ``vidcolor.progress.Event`` (frames done of the total, the pace, an estimate of the time
+    left, notes), from the calling thread.
     """
     src, dst = Path(src), Path(dst)
     _check_options(model_options)
+    progress = for_run(quiet, on_progress)
     check_output_path(src, dst, overwrite)
     if segment_seconds is not None and not segment_seconds > 0:
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
@@ -163,13 +171,13 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         raise VidcolorError(f"{src}: --fps is for image sequences; a video file keeps its own timing")
     with open_input(src, fps) as container:
         stream = video_stream(container, src)
-        span = make_span(container, start_s, duration_s)
-        total = None if not span.whole else expected_frames(stream, container)
+        span = make_span(container, stream, src, start_s, duration_s)
+        total = expected_frames(stream, container) if span.whole else span.frames(frame_rate(stream))
         # Refuse what cannot be written before anything is read or decoded.
         cc = stream.codec_context
         settings, notes = settings.resolve(output_muxer(dst), dst, cc.width, cc.height, stream_has_alpha(stream))
-        for note in notes:
-            warnings.warn(f"{dst}: {note}", stacklevel=2)
+        for note, category in notes:
+            warnings.warn(f"{dst}: {note}", category, stacklevel=2)
         plan = None if sequence else plan_streams(container, stream, settings.muxer, audio)  # scans: the video alone
         for note in plan.warnings(src, dst) if plan else ():
             warnings.warn(note, stacklevel=2)
@@ -183,24 +191,25 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             why = one_piece_reason(codec=settings.codec, skip_color=skip_color, interlace=interlace,
                                    report=report is not None, sequence=sequence)
             if why is None:
-                net = make_colorizer(colorizer, quiet=quiet, **model_options)
+                net = make_colorizer(colorizer, progress=progress, **model_options)
                 recorded = {**net_settings(net), "model": net.model_name, "start": start_s, "duration": duration_s,
                             "audio": audio}
                 summary = colorize_resumable(src, dst, span=span, settings=settings, interlace=interlace,
                                              strength=strength, net=net, options=recorded,
-                                             segment_seconds=segment_seconds, fresh=fresh, quiet=quiet, audio=audio,
-                                             provenance=provenance_of(net))
+                                             segment_seconds=segment_seconds, fresh=fresh, progress=progress,
+                                             audio=audio, provenance=provenance_of(net))
                 if summary is not None:
                     return summary
             elif not quiet:
                 warnings.warn(f"{dst}: this run is done in one piece and cannot resume if interrupted: {why}",
-                              stacklevel=2)
+                              Notice, stacklevel=2)
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
-                          lambda: net or make_colorizer(colorizer, quiet=quiet, **model_options), make_report, quiet,
-                          total, plan=plan, interlace=interlace, skip_color=skip_color, make_provenance=provenance_of)
+                          lambda: net or make_colorizer(colorizer, progress=progress, **model_options), make_report,
+                          total, plan=plan, progress=progress, interlace=interlace, skip_color=skip_color, make_provenance=provenance_of)
             if run.count == 0:
-                raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else " in the requested part"))
+                raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else
+                                                                 f" in the requested part ({span.where()})"))
             # Edit lists may legitimately hide a couple of the announced frames; more is damage.
             announced = interlace.output_frames(stream.frames)
             if span.whole and announced and run.count < announced - EDIT_LIST_SLACK:
@@ -245,12 +254,12 @@ def interlace_of(src: Path, mode: str) -> Interlace:
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
                      strength: float, interlace: Interlace = PROGRESSIVE,
-                     bar: tqdm | None = None) -> tuple[int, int, list[float]]:
+                     task: Task | None = None) -> tuple[int, int, list[float]]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
     and the smoother but are not written, so the color of every written frame is the same as an
-    uninterrupted run gives it. ``bar``, where given, counts the frames written. Returns (frames
+    uninterrupted run gives it. ``task``, where given, counts the frames written. Returns (frames
     written, frames colorized, the scene cuts among those written, in seconds on the output's clock).
     """
     src, part = Path(src), Path(part)
@@ -258,17 +267,18 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
-                          lambda: colorizer, lambda net: None, True, None, interlace=interlace, bar=bar)
+                          lambda: colorizer, lambda net: None, None, interlace=interlace, task=task)
     return run.writer.frames, run.count, run.cuts
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
-            emit: Span | None, smoothing: float | None, make_net, make_report, quiet: bool,
-            total: int | None, plan: StreamPlan | None = None, interlace: Interlace = PROGRESSIVE,
-            skip_color: bool = False, bar: tqdm | None = None, make_provenance=None) -> _Run:
+            emit: Span | None, smoothing: float | None, make_net, make_report, total: int | None, *,
+            plan: StreamPlan | None = None, progress: Progress = QUIET, task: Task | None = None,
+            interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
-    output, with the other streams as ``plan`` says (None: the video alone); the finished run."""
+    output, with the other streams as ``plan`` says (None: the video alone); the finished run.
+    Frames written count in ``task``, else in a task of their own in ``progress`` (of ``total``)."""
     keep_large_arrays_on_mmap()
     writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan,
                          interlace.output_rate(frame_rate(stream)))
@@ -282,9 +292,13 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
                    pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8)
         writer.threads = net.threads.encoder_threads
-        with nullcontext(bar) if bar is not None else tqdm(total=total, unit="frame", disable=quiet,
-                                                           dynamic_ncols=True, desc=src.name) as shown:
-            run.go(decode_frames(container, stream, span, src, interlace, deep), shown)
+        own = task is None
+        task = progress.task("frames", src.name, total, advice=speed_advice(net)) if own else task
+        try:
+            run.go(decode_frames(container, stream, span, src, interlace, deep), task)
+        finally:
+            if own:
+                task.end()
         writer.close()
     except BaseException:
         writer.abort()
@@ -329,7 +343,7 @@ class _Run:
         self.depth = queue_depth(pixels, net.batch_size)
         self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
 
-    def go(self, decoded, bar: tqdm) -> None:
+    def go(self, decoded, task: Task) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
         # The network's inputs are made beside the decoder, so the network never waits for them;
         # frames are prepared, and finished, several at once where the plan has workers for it.
@@ -351,7 +365,7 @@ class _Run:
                     smooth.put((L, a, tag))
                 count += 1
                 if self._emitted(f.pts):
-                    bar.update(1)
+                    task.advance()
             if smooth is not None:
                 smooth.close()
                 for s in smoother.flush():
@@ -426,15 +440,17 @@ def _with_input(net: Colorizer, item):
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
-                   overwrite: bool = False, quiet: bool = False, **model_options) -> Summary:
+                   overwrite: bool = False, quiet: bool = False, on_progress: Listener | None = None,
+                   **model_options) -> Summary:
     """Colorize one still image; an alpha channel is kept where the output format holds one.
     ``skip_color``: a still already in color is written as it is."""
-    return _colorize_stills([(Path(src), Path(dst))], colorizer, skip_color, overwrite, quiet, model_options)
+    return _colorize_stills([(Path(src), Path(dst))], colorizer, skip_color, overwrite,
+                            for_run(quiet, on_progress), model_options)
 
 
 def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
                     recursive: bool = False, overwrite: bool = False, quiet: bool = False,
-                    **model_options) -> Summary:
+                    on_progress: Listener | None = None, **model_options) -> Summary:
     """Colorize every still in the folder ``src`` into the folder ``dst``, under the same names
     (``recursive``: in its subfolders too, mirrored in ``dst``); with ``skip_color``, those
     already in color are written as they are. What is left out is named in a warning."""
@@ -460,17 +476,17 @@ def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color:
     pairs = [(p, dst / p.relative_to(src)) for p in images]
     for _, out in pairs:
         out.parent.mkdir(parents=True, exist_ok=True)
-    return _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_options)
+    return _colorize_stills(pairs, colorizer, skip_color, overwrite, for_run(quiet, on_progress), model_options)
 
 
-def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_options) -> Summary:
+def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress, model_options) -> Summary:
     _check_options(model_options)
     for src, dst in pairs:
         check_output_path(src, dst, overwrite)
         if not src.is_file():
             raise VidcolorError(f"{src}: no such file")
     t0 = time.perf_counter()
-    net = make_colorizer(colorizer, quiet=quiet, **model_options)
+    net = make_colorizer(colorizer, progress=progress, **model_options)
     in_color = {src for src, _ in pairs if skip_color and chroma_score(read_image(src)[0][..., ::-1]) >= COLOR_SCORE}
     deep = not net.parity  # 16-bit scans stay 16-bit; parity reads 8 bits, as the official code does
     alphas = {}
@@ -483,12 +499,18 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, quiet, model_optio
 
     # BGR all the way, as cv2.imread gives it: the official pipeline, bit for bit.
     results = net.colorize_stream(frames(), order="bgr")
-    for src, dst in tqdm(pairs, unit="image", disable=quiet or len(pairs) == 1):
+    task = progress.task("images", pairs[0][0].parent.name, len(pairs), unit="image",
+                         advice=speed_advice(net)) if len(pairs) > 1 else None
+    for src, dst in pairs:
         bgr, alpha = read_image(src, deep) if src in in_color else (next(results), alphas.pop(src))
         made = record(src, net.model_name, net.weights_path,
                       {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color})
         for lost in write_image(dst, bgr, alpha, made, read_meta(src)):
             warnings.warn(f"{dst}: {src.name} loses {lost}", stacklevel=2)
+        if task is not None:
+            task.advance()
+    if task is not None:
+        task.end()
     return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
                    time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))
 
@@ -506,6 +528,9 @@ def colorize_path(src, dst, **options) -> Summary:
         raise VidcolorError(f"{src}: --fps is for image sequences written to a video; {dst} is a still or folder")
     if options.get("report") is not None:
         raise VidcolorError(f"{src}: --report measures video over time; it does not apply to stills")
+    if options.get("smooth_strength"):
+        raise VidcolorError(f"{src}: --smooth-strength smooths a film's color over time; a still has no time to "
+                            "smooth over")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
     if not src.is_dir():
         if stills_options.pop("recursive", False):
@@ -518,3 +543,4 @@ def _check_options(options: dict) -> None:
     unknown = set(options) - set(MODEL_OPTIONS)
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    check_model_choice(options.get("model"), options.get("weights"))

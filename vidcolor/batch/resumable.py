@@ -12,15 +12,15 @@ import time
 import warnings
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..errors import Interrupted, VidcolorError
+from ..errors import Interrupted, Notice, VidcolorError
 from ..media.encode import EncodeSettings
 from ..media.interlace import Interlace
 from ..media.probe import open_input, video_stream
 from ..media.timeline import Span
 from ..models import Colorizer
+from ..models.advice import speed_advice
 from ..pipeline import Summary, colorize_segment
+from ..progress import Progress
 from .film import SegmentedFilm
 from .fingerprint import fingerprint
 from .manifest import Manifest, dump_settings
@@ -33,7 +33,7 @@ def work_folder(dst: Path) -> Path:
 
 def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
                        strength: float, net: Colorizer, options: dict, segment_seconds: float, fresh: bool,
-                       quiet: bool, audio: str = "auto", provenance: dict | None = None) -> Summary | None:
+                       progress: Progress, audio: str = "auto", provenance: dict | None = None) -> Summary | None:
     """Colorize ``src`` into ``dst`` in segments of ``segment_seconds``; None where the film (or its
     part) fits in one segment, to be done in one piece. ``options`` are those that change the
     output (with ``settings``, ``strength`` and the weights file, they decide whether the work of
@@ -55,18 +55,18 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
         film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec)
         todo = film.todo()
         n = len(plan.segments)
-        if len(todo) < n and not quiet:
-            warnings.warn(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})", stacklevel=3)
+        if len(todo) < n:
+            warnings.warn(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})", Notice,
+                          stacklevel=3)
         manifest.start(key)
         resumed = film.frames
         try:
-            with tqdm(total=plan.frames, initial=resumed, unit="frame", disable=quiet, dynamic_ncols=True,
-                      desc=src.name) as bar:
+            with progress.task("frames", src.name, plan.frames, initial=resumed, advice=speed_advice(net)) as task:
                 for segment, part in todo:
                     started = time.perf_counter()
                     frames, count, cuts = colorize_segment(src, part, decode=segment.decode, emit=segment.emit,
                                                            colorizer=net, settings=settings, strength=strength,
-                                                           interlace=interlace, bar=bar)
+                                                           interlace=interlace, task=task)
                     film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
             streams = film.join(src, dst, span, audio, provenance)
         except KeyboardInterrupt as e:

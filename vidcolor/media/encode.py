@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import VidcolorError, first_line
+from ..errors import Notice, VidcolorError, first_line
 from .decode import FrameLook, has_alpha
 from .muxing import finish, mux, start
 from .presets import output_preset
@@ -63,9 +63,10 @@ class EncodeSettings:
     alpha: bool = False  # the output keeps the input's alpha channel, once resolved
 
     def resolve(self, muxer: str, dst: Path, width: int, height: int,
-                alpha: bool = False) -> tuple[EncodeSettings, list[str]]:
+                alpha: bool = False) -> tuple[EncodeSettings, list[tuple[str, type[Warning]]]]:
         """These settings with the defaults filled in for this container and frame size, checked;
-        and notes for the user about what was chosen. Runs before a single frame is decoded.
+        and notes for the user about what was chosen, each with its category (``Notice``: nothing
+        is lost). Runs before a single frame is decoded.
         ``alpha``: the input has an alpha channel, kept where the encoder can store one."""
         if muxer in UNSUITABLE:
             raise VidcolorError(f"{dst}: {UNSUITABLE[muxer]}")
@@ -77,19 +78,19 @@ class EncodeSettings:
         codec = self.codec or preset.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
         pix_fmt = self.pix_fmt or preset.pix_fmt_for(width, height)
         if self.pix_fmt is None and pix_fmt != preset.pix_fmt:
-            notes.append(f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
-                         f"store; writing {pix_fmt} to keep every pixel")
+            notes.append((f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
+                          f"store; writing {pix_fmt} to keep every pixel", Notice))
         formats = encoder_formats(codec)
         if self.pix_fmt is None and formats and pix_fmt not in formats:
             usual = next((f for f in _USUAL_FORMATS if f in formats), sorted(formats)[0])
-            notes.append(f"{codec} cannot write {pix_fmt}; writing {usual}")
+            notes.append((f"{codec} cannot write {pix_fmt}; writing {usual}", Notice))
             pix_fmt = usual
         crf = self.crf if self.crf is not None else preset.crf
         options = dict(preset.encoder_options.get(codec, {}))
         keep_alpha = False
         if alpha:
             pix_fmt, keep_alpha, note = _alpha_format(codec, pix_fmt, explicit=self.pix_fmt is not None)
-            notes.append(note)
+            notes.append((note, Notice if keep_alpha else UserWarning))
             if keep_alpha and codec in _ALPHA_OPTIONS:
                 options.update(_ALPHA_OPTIONS[codec])
         extra = tuple(sorted(options.items()))

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import av
 
@@ -17,6 +18,9 @@ class Span:
     start: Fraction | None = None
     end: Fraction | None = None
     shift: Fraction = Fraction(0)
+    # Where the picture starts and ends on the input's clock (the end None where unknown), for
+    # estimates and messages; None for the whole film.
+    picture: tuple[Fraction, Fraction | None] | None = field(default=None, compare=False)
 
     @property
     def whole(self) -> bool:
@@ -25,18 +29,87 @@ class Span:
     def contains(self, t: Fraction) -> bool:
         return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
 
+    def frames(self, rate: Fraction | None) -> int | None:
+        """About how many frames of the picture the span holds, at ``rate`` (for progress only)."""
+        if self.picture is None or not rate:
+            return None
+        begin = max(self.start if self.start is not None else self.picture[0], self.picture[0])
+        ends = [t for t in (self.end, self.picture[1]) if t is not None]
+        return None if not ends else max(0, round((min(ends) - begin) * rate))
+
+    def where(self) -> str:
+        """Where the picture runs, in the words of --start and --duration."""
+        if self.picture is None:
+            return ""
+        origin, end = self.picture
+        return f"the picture runs from {clock(0)} to {clock(end - origin)}" if end is not None else \
+            f"the picture starts at {clock(origin)} on the file's clock"
+
     def shift_ticks(self, time_base: Fraction) -> int:
         return round(self.shift / time_base)
 
 
-def make_span(container: av.container.InputContainer, start: float | None, duration: float | None) -> Span:
-    """--start is measured from the beginning of the file; the output then starts at 0."""
+def make_span(container: av.container.InputContainer, stream: av.video.stream.VideoStream, src,
+              start: float | None, duration: float | None) -> Span:
+    """The part of the film that --start and --duration ask for. They count from the first picture,
+    as a player's timeline shows it (a file's clock may start earlier, with its audio, or later);
+    the output then starts at 0. A start past the end of the picture is refused here, before
+    anything is decoded."""
     if start is None and duration is None:
         return Span()
-    origin = Fraction(container.start_time or 0, av.time_base)
+    origin, length = picture_extent(container, stream, src)
+    if start and length is not None and start >= length:
+        raise VidcolorError(f"{src}: --start {clock(start)} is past the end of the picture, which lasts "
+                            f"{clock(length)} (from {clock(0)} to {clock(length)} on the --start clock)")
     begin = origin + Fraction(start or 0)
     end = begin + Fraction(duration) if duration is not None else None
-    return Span(start=begin, end=end, shift=begin if start is not None else Fraction(0))
+    return Span(start=begin, end=end, shift=begin if start is not None else Fraction(0),
+                picture=(origin, None if length is None else origin + length))
+
+
+def picture_extent(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                   src) -> tuple[Fraction, Fraction | None]:
+    """When the first picture is shown, on the file's clock, and how long the picture lasts from
+    there (None where the file does not say)."""
+    file_start = Fraction(container.start_time or 0, av.time_base)
+    origin = first_picture_time(src, stream.index)
+    if origin is None:
+        origin = Fraction(stream.start_time) * stream.time_base if stream.start_time is not None else file_start
+    if stream.duration:
+        end = Fraction(stream.start_time or 0) * stream.time_base + stream.duration * stream.time_base
+    elif container.duration:
+        end = file_start + Fraction(container.duration, av.time_base)
+    else:
+        return origin, None
+    return origin, max(Fraction(0), end - origin)
+
+
+def first_picture_time(src, index: int) -> Fraction | None:
+    """The time of the first decoded frame of stream ``index`` of ``src`` (its own opening, so the
+    caller's container stays where it is); None for image sequences or where it cannot be told."""
+    from .sequence import is_pattern
+
+    path = Path(src)
+    if is_pattern(path) or path.is_dir():
+        return None
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            stream = container.streams[index]
+            for frame in container.decode(stream):
+                if frame.pts is not None:
+                    return frame.pts * stream.time_base
+                return None
+    except (av.error.FFmpegError, OSError, IndexError):
+        return None
+    return None
+
+
+def clock(seconds: float | Fraction) -> str:
+    """'0:06.000', '1:02:03.500': how the help asks for times."""
+    ms = int(round(float(seconds) * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    return (f"{h}:{m:02d}" if h else f"{m}") + f":{rest / 1000:06.3f}"
 
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
