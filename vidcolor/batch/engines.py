@@ -6,13 +6,17 @@ more than ``capacity`` tasks at once, so each task finds an idle worker.
 """
 from __future__ import annotations
 
+import ast
 import ctypes
+import inspect
 import multiprocessing
 import os
+import queue
 import signal
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from ..errors import VidcolorError
 from ..threads import available_cores
@@ -46,10 +50,39 @@ def make_engine(name: str, jobs: int | None, device: str, address: str | None = 
 
 
 # -- local ------------------------------------------------------------------------------
+def check_main_guard() -> None:
+    """Refuse to start worker processes from a script's unguarded top level: each one imports the
+    script again (Python's spawn start method) and would start the batch again itself."""
+    frame = inspect.currentframe()
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__"):
+        frame = frame.f_back
+    if frame is None:
+        return
+    spec = frame.f_globals.get("__spec__")
+    if (spec is None and not frame.f_globals.get("__file__")) or (spec is not None and spec.name.endswith("__main__")):
+        return  # an interactive session, or a package's __main__ (`python -m vidcolor`): not imported again
+    try:
+        tree = ast.parse(Path(frame.f_code.co_filename).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test) and node.lineno <= line <= node.end_lineno:
+            return
+    raise VidcolorError(f"{frame.f_code.co_filename}, line {line}: a batch runs in worker processes, which "
+                        "import this script again; put the code that starts it under "
+                        "`if __name__ == \"__main__\":`")
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    names = {getattr(n, "id", None) for n in ast.walk(test)} | {getattr(n, "value", None) for n in ast.walk(test)}
+    return "__name__" in names and "__main__" in names
+
+
 _worker: Worker | None = None
 
 
-def _start_process(device: str | None, cores: list[int] | None) -> None:
+def _start_process(device: str | None, cores: list[int] | None, events) -> None:
     global _worker
     if hasattr(os, "sched_setaffinity") and cores:
         os.sched_setaffinity(0, cores)  # the thread plan then divides these cores only
@@ -59,7 +92,7 @@ def _start_process(device: str | None, cores: list[int] | None) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations are not the user's
-    _worker = Worker(device)
+    _worker = Worker(device, events)
 
 
 def _run(task):
@@ -92,6 +125,8 @@ class LocalEngine:
         # A worker killed on interrupt leaves a lock that multiprocessing's tracker process frees
         # at exit, with a warning the user can do nothing about; it inherits this filter.
         os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+        self._context = multiprocessing.get_context("spawn")
+        self._events = self._context.Queue()  # the workers' progress: (task key, frames written)
         self._pools: list[ProcessPoolExecutor | None] = [None] * jobs
         self._busy = [False] * jobs
         self.describe = f"local, {jobs} worker process(es)" + (f" on {gpus} GPU(s)" if gpus else
@@ -100,8 +135,8 @@ class LocalEngine:
     def submit(self, task) -> Future:
         slot = self._busy.index(False)
         if self._pools[slot] is None:
-            self._pools[slot] = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
-                                                    initializer=_start_process, initargs=self._setup[slot])
+            self._pools[slot] = ProcessPoolExecutor(1, self._context, initializer=_start_process,
+                                                    initargs=(*self._setup[slot], self._events))
         self._busy[slot] = True
         done: Future = Future()
 
@@ -119,6 +154,15 @@ class LocalEngine:
         self._pools[slot].submit(_run, task).add_done_callback(finished)
         return done
 
+    def progress(self) -> list[tuple[tuple[str, int], int]]:
+        """What the workers said of their tasks since last asked: (task key, frames written)."""
+        said = []
+        while True:
+            try:
+                said.append(self._events.get_nowait())
+            except queue.Empty:
+                return said
+
     def close(self, interrupted: bool = False) -> None:
         for pool in self._pools:
             if pool is None:
@@ -127,6 +171,8 @@ class LocalEngine:
                 for process in list((pool._processes or {}).values()):
                     process.kill()
             pool.shutdown(wait=True, cancel_futures=True)
+        self._events.close()
+        self._events.cancel_join_thread()  # what no one will read is not waited for
 
 
 # -- Ray --------------------------------------------------------------------------------
@@ -159,8 +205,11 @@ class RayEngine:
         self.capacity = jobs or gpus or sum(1 for node in ray.nodes() if node.get("Alive"))
         actor = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=-1,
                            max_task_retries=self.RETRIES)(Worker)
+        from ray.util.queue import Queue
+
+        self._events = Queue()  # the actors' progress: (task key, frames written)
         # On a GPU actor Ray sets CUDA_VISIBLE_DEVICES: "cuda" is then that actor's own GPU.
-        self._actors = [actor.remote("cuda" if gpus else None) for _ in range(self.capacity)]
+        self._actors = [actor.remote("cuda" if gpus else None, self._events) for _ in range(self.capacity)]
         self._idle = list(self._actors)
         self.describe = f"ray, {self.capacity} actor(s)" + (", one GPU each" if gpus else " on CPUs")
 
@@ -183,7 +232,13 @@ class RayEngine:
         actor.run.remote(task).future().add_done_callback(finished)
         return done
 
+    def progress(self) -> list[tuple[tuple[str, int], int]]:
+        """What the actors said of their tasks since last asked: (task key, frames written)."""
+        waiting = self._events.qsize()
+        return [tuple(x) for x in self._events.get_nowait_batch(waiting)] if waiting else []
+
     def close(self, interrupted: bool = False) -> None:
+        self._events.shutdown()
         for a in self._actors:
             self._ray.kill(a)
         if self._started:

@@ -17,26 +17,25 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..errors import VidcolorError
 from ..media.atomic import atomic_output, remove_stale_partials
-from ..media.decode import stream_has_alpha
+from ..media.decode import expected_frames, stream_has_alpha
 from ..media.encode import EncodeSettings, output_muxer
-from ..media.probe import open_input, video_stream
+from ..media.probe import frame_rate, open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
-from ..models.colorizer import resolve_weights
+from ..models.colorizer import check_model_choice, resolve_weights
 from ..pipeline import (MODEL_OPTIONS, SEGMENT_SECONDS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
                         smoothing_strength)
+from ..progress import QUIET, Listener, Progress, Task, for_run
 from ..provenance import record, sha256_file
-from .engines import WorkerDied, make_engine
+from .engines import WorkerDied, check_main_guard, make_engine
 from .film import SegmentedFilm, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import plan_segments
 from .sources import Source, find_sources
-from .tasks import FileTask, SegmentTask
+from .tasks import REPORT_EVERY, FileTask, SegmentTask, task_key
 
 # The options that change a video's output (and so, changed, make a finished item stale).
 _VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
@@ -87,11 +86,15 @@ class BatchSummary:
 def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int | None = None,
               address: str | None = None, retry_failed: bool = False,
               segment_seconds: float = SEGMENT_SECONDS, report=None, overwrite: bool = False,
-              quiet: bool = False, **options) -> BatchSummary:
+              quiet: bool = False, on_progress: Listener | None = None, **options) -> BatchSummary:
     """Colorize every video and still in ``sources`` (files, folders, glob patterns) into ``out_dir``,
     mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,
     failed ones retried with ``retry_failed``; a long film resumes from its last finished segment.
-    ``options`` are those of ``colorize_video`` (a quality ``report`` excepted)."""
+    ``options`` are those of ``colorize_video`` (a quality ``report`` excepted).
+
+    Progress counts frames across every item to do (a still is one), and each item's own; it
+    goes to bars on stderr unless ``quiet``, and as ``vidcolor.progress.Event``s to ``on_progress``.
+    """
     unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - set(STILLS_OPTIONS) - {"report"}
     if unknown or "report" in options:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
@@ -101,12 +104,15 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:
         raise VidcolorError("no inputs given")
+    if engine == "local":
+        check_main_guard()
     out_dir = Path(out_dir).absolute()  # workers elsewhere (Ray) do not share this working folder
     if out_dir.exists() and not out_dir.is_dir():
         raise VidcolorError(f"{out_dir}: exists and is not a folder")
     found = find_sources(sources, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    batch = _Batch(out_dir, found, options, engine, jobs, address, retry_failed, segment_seconds, overwrite, quiet)
+    batch = _Batch(out_dir, found, options, engine, jobs, address, retry_failed, segment_seconds, overwrite,
+                   for_run(quiet, on_progress))
     try:
         summary = batch.run()
     except BaseException:
@@ -140,17 +146,23 @@ class _Job:
     remaining: int = 0
     deaths: int = 0
     failed: bool = False
+    frames: int = 0  # expected, for progress
+    task: Task | None = None  # its own progress
+    written: dict = field(default_factory=dict)  # frames written so far, by task key
 
 
 class _Batch:
     def __init__(self, out_dir: Path, sources: list[Source], options: dict, engine: str, jobs: int | None,
-                 address: str | None, retry_failed: bool, segment_seconds: float, overwrite: bool, quiet: bool):
-        self.out_dir, self.sources, self.quiet = out_dir, sources, quiet
+                 address: str | None, retry_failed: bool, segment_seconds: float, overwrite: bool,
+                 progress: Progress = QUIET):
+        self.out_dir, self.sources, self.progress = out_dir, sources, progress
         self.engine_args = (engine, jobs, options.get("device") or "auto", address)
         self.retry_failed, self.segment_seconds, self.overwrite = retry_failed, segment_seconds, overwrite
         self.model_options = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
-        self.model_options.setdefault("model", DEFAULT_MODEL)
-        if "weights" in self.model_options:
+        check_model_choice(self.model_options.get("model"), self.model_options.get("weights"))
+        if "weights" not in self.model_options:
+            self.model_options.setdefault("model", DEFAULT_MODEL)
+        else:
             self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
         # A flag left off (or audio as before: auto) is not recorded: earlier batches' settings stay the same.
         self.video_options = {k: v for k in _VIDEO_SETTINGS if (v := options.get(k)) not in (None, False)
@@ -185,26 +197,30 @@ class _Batch:
         todo = deque(job for job in map(self._triage, self.sources) if job is not None)
         ready: deque = deque()
         running: dict = {}
-        bar = tqdm(total=len(todo), unit="item", disable=self.quiet or not todo, dynamic_ncols=True, desc="batch")
+        self.jobs = {str(job.source.path): job for job in todo}
+        self.total = self.progress.task("batch", f"batch of {len(todo)}", sum(job.frames for job in todo))
         try:
             while todo or ready or running:
                 while len(running) < self._capacity() and (todo or ready):
                     if not ready:
                         job = todo.popleft()
-                        ready.extend((job, task) for task in self._begin(job, bar))
+                        ready.extend((job, task) for task in self._begin(job))
                         continue
                     job, task = ready.popleft()
                     if not job.failed:
                         running[self._submit(task)] = (job, task)
                 if running:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(running, timeout=REPORT_EVERY, return_when=FIRST_COMPLETED)
+                    if self.engine is not None:
+                        for key, frames in self.engine.progress():
+                            self._written(key, frames)
                     for future in finished:
                         job, task = running.pop(future)
-                        retry = self._finished(job, task, future, bar)
+                        retry = self._finished(job, task, future)
                         if retry is not None:
                             ready.appendleft((job, retry))
         finally:
-            bar.close()
+            self.total.end()
         return BatchSummary(str(self.out_dir), self.engine.describe if self.engine else "none needed",
                             time.perf_counter() - t0, self.reports)
 
@@ -215,8 +231,8 @@ class _Batch:
 
     def _weights_file(self) -> Path:
         if self.weights_path is None:
-            self.weights_path = resolve_weights(self.model_options["model"], self.model_options.get("weights"),
-                                                progress=not self.quiet)
+            self.weights_path = resolve_weights(self.model_options.get("model"), self.model_options.get("weights"),
+                                                progress=bool(self.progress.listeners))
         return self.weights_path
 
     def _capacity(self) -> int:
@@ -258,12 +274,44 @@ class _Batch:
             self.manifest.start(key)
             self.manifest.fail(key, report.error, 0.0)
             return None
-        return _Job(source, dst, report, 0.0)
+        return _Job(source, dst, report, 0.0, frames=self._frames_of(source))
 
-    def _begin(self, job: _Job, bar) -> list:
+    def _frames_of(self, source: Source) -> int:
+        """About how many frames ``source`` will give (a still one), for progress; 0 where unknown."""
+        if source.kind == "image":
+            return 1
+        try:
+            with open_input(source.path) as container:
+                stream = video_stream(container, source.path)
+                span = make_span(container, stream, source.path, self.start, self.duration)
+                return (expected_frames(stream, container) if span.whole else span.frames(frame_rate(stream))) or 0
+        except VidcolorError:
+            return 0  # the item fails when it starts, with this error
+
+    def _written(self, key: tuple[str, int], frames: int) -> None:
+        """A task of an item has written ``frames`` frames so far."""
+        job = self.jobs.get(key[0])
+        if job is None or job.task is None:
+            return
+        delta = frames - job.written.get(key, 0)
+        job.written[key] = frames
+        if delta:
+            job.task.advance(delta)
+            self.total.advance(delta)
+
+    def _retotal(self, job: _Job, frames: int) -> None:
+        """``job`` is now expected to give ``frames`` frames."""
+        if frames != job.frames:
+            self.total.set_total((self.total.event.total or 0) + frames - job.frames)
+            job.frames = frames
+            if job.task is not None:
+                job.task.set_total(frames)
+
+    def _begin(self, job: _Job) -> list:
         """Start ``job``: its tasks (none when it is already complete or cannot be done)."""
         job.started = time.perf_counter()
         src, dst = job.source.path, job.dst
+        job.task = self.progress.task("item", src.name, job.frames)
         self.manifest.start(str(src))
         dst.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(dst)
@@ -272,7 +320,7 @@ class _Batch:
         try:
             with open_input(src) as container:
                 stream = video_stream(container, src)
-                job.span = make_span(container, self.start, self.duration)
+                job.span = make_span(container, stream, src, self.start, self.duration)
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
@@ -288,39 +336,45 @@ class _Batch:
                 if one_piece_reason(codec=settings.codec, interlace=interlace):
                     plan = None
         except VidcolorError as e:
-            self._fail(job, str(e), bar)
+            self._fail(job, str(e))
             return []
         if plan is None or len(plan.segments) == 1:  # the worker tells its own notices
             options = {**self.video_options, "smooth_strength": self.strength, "segment_seconds": None}
             return [FileTask(src, dst, tuple(sorted(options.items())), self._model_tuple())]
-        job.report.warnings += [f"{dst}: {n}" for n in notes] + [str(w.message) for w in caught]
+        job.report.warnings += [f"{dst}: {n}" for n, _ in notes] + [str(w.message) for w in caught]
         job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec)
         todo = job.film.todo()
+        self._retotal(job, plan.frames)
+        if job.film.frames:  # finished segments of an earlier run
+            job.task.resume(job.film.frames)
+            self.total.resume(job.film.frames)
         job.report.segments = len(plan.segments)
         job.report.segments_resumed = len(plan.segments) - len(todo)
         tasks = [SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength, self._model_tuple(),
                              interlace, segment.index) for segment, part in todo]
         job.remaining = len(tasks)
         if not tasks:
-            self._join(job, bar)
+            self._join(job)
         return tasks
 
-    def _finished(self, job: _Job, task, future, bar):
+    def _finished(self, job: _Job, task, future):
         """Record a finished task; returns the task to run again, if it is to be retried."""
         try:
             result = future.result()
         except WorkerDied as e:
             if job.deaths < getattr(self.engine, "retries_on_death", 0):
                 job.deaths += 1
+                self._written(task_key(task), 0)  # it starts again from its first frame
                 return task
-            self._fail(job, f"{job.source.path}: {e}", bar)
+            self._fail(job, f"{job.source.path}: {e}")
             return None
         except VidcolorError as e:
-            self._fail(job, str(e), bar)
+            self._fail(job, str(e))
             return None
         except Exception as e:  # a bug, reported with the item, not fatal to the batch
-            self._fail(job, f"{job.source.path}: internal error: {type(e).__name__}: {e}", bar)
+            self._fail(job, f"{job.source.path}: internal error: {type(e).__name__}: {e}")
             return None
+        self._written(task_key(task), result.frames)
         job.report.frames_now += result.frames
         job.report.colorized_now += result.colorized
         job.report.worker = result.worker
@@ -329,12 +383,12 @@ class _Batch:
             job.film.record(task.index, result.frames, result.colorized, result.seconds, result.cuts)
             job.remaining -= 1
             if job.remaining == 0 and not job.failed:
-                self._join(job, bar)
+                self._join(job)
         elif not job.failed:
-            self._done(job, result.frames, bar)  # what became of the other streams is in its warnings
+            self._done(job, result.frames)  # what became of the other streams is in its warnings
         return None
 
-    def _join(self, job: _Job, bar) -> None:
+    def _join(self, job: _Job) -> None:
         src, dst = job.source.path, job.dst
         try:
             weights = self._weights_file()
@@ -345,27 +399,30 @@ class _Batch:
                 "smooth_strength": self.strength, "segments": len(job.film.plan.segments)})
             streams = job.film.join(src, dst, job.span, self.video_options.get("audio", "auto"), made)
         except VidcolorError as e:
-            self._fail(job, str(e), bar)
+            self._fail(job, str(e))
             return
         job.report.warnings += streams.warnings(src, dst)
-        self._done(job, job.film.frames, bar)
+        self._done(job, job.film.frames)
         job.film.discard()
 
-    def _done(self, job: _Job, frames: int, bar) -> None:
+    def _done(self, job: _Job, frames: int) -> None:
         seconds = time.perf_counter() - job.started
         self.manifest.done(str(job.source.path), frames, sha256_file(job.dst), job.dst.stat().st_size, seconds)
         item = self.manifest.item(str(job.source.path))
         job.report.state, job.report.frames, job.report.seconds = DONE, frames, item.seconds
-        bar.update(1)
+        self._retotal(job, frames)
+        job.task.end()
 
-    def _fail(self, job: _Job, message: str, bar) -> None:
+    def _fail(self, job: _Job, message: str) -> None:
         if job.failed:
             return
         job.failed = True
         self.manifest.fail(str(job.source.path), message, time.perf_counter() - job.started)
         job.report.state, job.report.error = FAILED, message
         job.report.seconds = self.manifest.item(str(job.source.path)).seconds
-        bar.update(1)
+        self._retotal(job, (job.task.done if job.task is not None else 0))  # what it will not give is not to come
+        if job.task is not None:
+            job.task.end()
 
     def _model_tuple(self) -> tuple:
         return tuple(sorted(self.model_options.items()))

@@ -34,12 +34,13 @@ def is_media_path(path: Path) -> bool:
     return suffix in VIDEO_EXTENSIONS or is_image_path(path)
 
 
-def find_sources(specs: list[str], out_dir: Path) -> list[Source]:
-    """Every input named by ``specs``, in a stable order, each with its own output path."""
+def find_sources(specs: list[str | Path], out_dir: Path) -> list[Source]:
+    """Every input named by ``specs`` (paths, or glob patterns), in a stable order, each with its
+    own output path."""
     out_dir = out_dir.resolve()
     found: dict[Path, Source] = {}
     for spec in specs:
-        for path, rel in _expand(spec, out_dir):
+        for path, rel in _expand(str(spec), out_dir):
             path = path.resolve()
             if path not in found:
                 found[path] = Source(path, _output_name(rel), "image" if is_image_path(path) else "video")

@@ -16,6 +16,10 @@ from ..media.encode import EncodeSettings
 from ..media.interlace import PROGRESSIVE, Interlace
 from ..media.timeline import Span
 from ..models import Colorizer
+from ..progress import ADVANCE, Event, Progress
+
+# A worker tells the driver how far its task is at most this often (a queue across processes or machines).
+REPORT_EVERY = 0.5  # seconds
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,14 @@ class Result:
 class Worker:
     """Runs tasks; one per process (local) or actor (Ray), holding its model between tasks."""
 
-    def __init__(self, device: str | None = None):
+    def __init__(self, device: str | None = None, events=None):
         self.device = device  # overrides the task's device (one GPU per worker)
+        self.events = events  # a queue the driver reads: (task key, frames written so far)
         self._colorizer: tuple[tuple, Colorizer] | None = None
 
     def run(self, task: SegmentTask | FileTask) -> Result:
         t0 = time.perf_counter()
+        progress = Progress(_Forward(self.events, task_key(task)) if self.events is not None else None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             warnings.filterwarnings("ignore", category=FutureWarning)
@@ -72,12 +78,12 @@ class Worker:
                 frames, colorized, cuts = colorize_segment(
                     task.src, task.part, decode=task.decode, emit=task.emit,
                     colorizer=self.colorizer(task.model_options), settings=task.settings, strength=task.strength,
-                    interlace=task.interlace)
+                    interlace=task.interlace, task=progress.task("frames", task.src.name))
             else:
                 from ..pipeline import colorize_path
 
                 summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
-                                        overwrite=True, quiet=True, **dict(task.options))
+                                        overwrite=True, quiet=True, on_progress=progress, **dict(task.options))
                 frames = colorized = summary.frames
                 cuts = summary.scene_cuts
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
@@ -92,3 +98,23 @@ class Worker:
             self._colorizer = None  # free the old model first
             self._colorizer = (key, Colorizer(progress=False, **options))
         return self._colorizer[1]
+
+
+def task_key(task: SegmentTask | FileTask) -> tuple[str, int]:
+    return str(task.src), getattr(task, "index", 0)
+
+
+class _Forward:
+    """Sends a task's frame count to the driver's queue, at most every REPORT_EVERY seconds."""
+
+    def __init__(self, events, key: tuple[str, int]):
+        self.events, self.key, self.sent = events, key, 0.0
+
+    def __call__(self, e: Event) -> None:
+        now = time.monotonic()
+        if e.kind == ADVANCE and e.task == "frames" and now - self.sent >= REPORT_EVERY:
+            self.sent = now
+            try:
+                self.events.put_nowait((self.key, e.done))
+            except Exception:  # a full or closed queue costs the driver a bar's precision, never the task
+                pass
