@@ -7,22 +7,39 @@ import sys
 import warnings
 
 import click
+import cloup
 
-from .errors import OUT_OF_SPACE, Interrupted, VidcolorError, write_failure
+from .errors import OUT_OF_SPACE, Interrupted, Notice, VidcolorError, write_failure
 from .media.interlace import MODES as INTERLACE_MODES
 from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
 
 EXIT_INTERRUPTED = 130
+# What `vidcolor --help` shows of the colorize command's options.
+COMMON_OPTIONS = ("output", "model", "input_size", "device", "preset", "start", "duration", "smooth_strength",
+                  "skip_color", "overwrite")
 
 
-class _Vidcolor(click.Group):
+class _Vidcolor(cloup.Group):
     """`vidcolor INPUT -o OUTPUT` runs `colorize`; errors become one line and an exit code."""
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["colorize", *args]
         return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "INPUT -o OUTPUT [OPTIONS]")
+        formatter.write(f"   or: {ctx.command_path} COMMAND [ARGS]...\n")
+
+    def format_help_text(self, ctx, formatter):
+        """After the examples, the options most runs need (they are the colorize command's)."""
+        super().format_help_text(ctx, formatter)
+        colorize = self.commands["colorize"]
+        sub = click.Context(colorize, info_name="colorize", parent=ctx)
+        rows = [p.get_help_record(sub) for name in COMMON_OPTIONS for p in colorize.params if p.name == name]
+        with formatter.section("Most used options (all of them, grouped: vidcolor colorize --help)"):
+            formatter.write_dl(rows)
 
     def main(self, *args, **kwargs):
         signal.signal(signal.SIGTERM, _terminated)  # a scheduler's stop, or `timeout`: end as Ctrl-C does
@@ -62,7 +79,7 @@ def _fail(message: str, code: int):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"vidcolor: warning: {message}", err=True)
+    click.echo(f"vidcolor: {'' if issubclass(category, Notice) else 'warning: '}{message}", err=True)
 
 
 @click.group(cls=_Vidcolor, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,64 +88,92 @@ def main():
     """Colorize black-and-white film and photographs with DDColor.
 
     \b
-      vidcolor film.mp4 -o film_color.mp4
-      vidcolor photo.jpg -o photo_color.png
-      vidcolor scans/ -o scans_color/
-      vidcolor weights list
+      vidcolor film.mp4 -o film_color.mp4          a film: audio, subtitles and chapters copied
+      vidcolor film.mp4 -o part.mp4 --start 1:30 --duration 20
+      vidcolor photo.jpg -o photo_color.png        a still, or a folder of them
+      vidcolor batch archive/ -o restored/         whole folders, resumable
     """
 
 
-# The options of colorizing, shared by `colorize` and `batch`.
-_COLORIZE_OPTIONS = [
-    click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULT_MODEL, show_default=True, help="Released DDColor model."),
-    click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder instead of --model."),
-    click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (multiple of 32)."),
-    click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; "
-                 "on the CPU one per worker]."),
-    click.option("--workers", type=int, help="Copies of the network running at once on the CPU, sharing the cores "
-                 "[default: 2 up to 7 cores, then one per 4 cores, at most 4]."),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-    click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16 on CUDA only."),
-    click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour chroma upsampling)."),
-    click.option("--lab-on-device/--lab-on-cpu", default=None, help="Make the Lab conversions, the resize to the "
-                 "model's size and the chroma upsampling in torch on the GPU, or in OpenCV on the CPU [default: on "
-                 "the GPU with CUDA, except with --parity]."),
-    click.option("--channels-last/--no-channels-last", default=None, help="Run the network in channels-last "
-                 "memory layout [default: on the CPU and with bf16 on CUDA, where it is faster; never with --parity]."),
-    click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
-        f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
-    click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),
-    click.option("--crf", type=int, help="Constant rate factor (quality) instead of the preset's [web: 18; preview: 28]."),
-    click.option("--pix-fmt", help="Output pixel format instead of the preset's [web: yuv420p; 4:4:4 where a side is odd]."),
-    click.option("--encoder-preset", help="The encoder's own speed preset, e.g. slow, medium, veryfast (x264)."),
-    click.option("--start", help="Colorize from this time (seconds or HH:MM:SS.ms)."),
-    click.option("--duration", help="Colorize this long (seconds or HH:MM:SS.ms)."),
-    click.option("--smooth-strength", type=float, help="Smooth the color over time along the motion, "
-                 "0 (off) to 1 [default: 0.5; off with --parity]."),
-    click.option("--deinterlace", type=click.Choice(list(INTERLACE_MODES)), default="auto", show_default=True,
-                 help="Deinterlace (bwdif) before colorizing, or undo a 3:2 pulldown (ivtc: fieldmatch, "
-                 "decimate): auto detects interlaced sources by their flags and a combing test, and telecined "
-                 "film by its repeated fields."),
-    click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
-                 "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
-                 "colorize the rest [default: colorize every frame]."),
-    click.option("--audio", default="auto", show_default=True, metavar="auto|copy|ENCODER",
-                 help="auto: copy each audio stream where the output's container holds it, else re-encode it "
-                 "(losslessly where the container has a lossless codec: FLAC in .mkv, ALAC in .mov and .mp4); "
-                 "copy: never re-encode (what cannot be held is left out); or an encoder (flac, alac, aac, "
-                 "libopus, ...) for every audio stream."),
-    click.option("--fps", type=float, help="Frame rate of an image sequence (a folder of frames, or a pattern "
-                 "such as scans/%06d.dpx) [default: 24]."),
-    click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as --smooth-strength 0)."),
-    click.option("--overwrite", is_flag=True, help="Replace an existing output."),
-    click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
-]
+# The options of colorizing, shared by `colorize` and `batch`, in the groups people look for them in.
+_TIME = "seconds or [HH:]MM:SS.ms, on the picture's clock: from its first frame, as a player shows it"
+_COLORIZE_GROUPS = {
+    "Model": [
+        click.option("--model", type=click.Choice(list(MODELS)), help=f"Released DDColor model [default: "
+                     f"{DEFAULT_MODEL}; paper-tiny is about 2x faster on a CPU]."),
+        click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder "
+                     "instead of --model."),
+        click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (a multiple "
+                     "of 32); 256 is about 4.5x faster, with coarser color."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+        click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+                     help="bf16 on CUDA only."),
+        click.option("--batch-size", type=int, help="Frames per forward pass [default: from free GPU memory; "
+                     "on the CPU one per worker]."),
+        click.option("--workers", type=int, help="Copies of the network running at once on the CPU, sharing the "
+                     "cores [default: 2 up to 7 cores, then one per 4 cores, at most 4]."),
+        click.option("--parity", is_flag=True, help="Exactly the official DDColor pixels (nearest-neighbour "
+                     "chroma upsampling)."),
+        click.option("--lab-on-device/--lab-on-cpu", default=None, help="Make the Lab conversions, the resize to "
+                     "the model's size and the chroma upsampling in torch on the GPU, or in OpenCV on the CPU "
+                     "[default: on the GPU with CUDA, except with --parity]."),
+        click.option("--channels-last/--no-channels-last", default=None, help="Run the network in channels-last "
+                     "memory layout [default: on the CPU and with bf16 on CUDA, where it is faster; never with "
+                     "--parity]."),
+    ],
+    "Output": [
+        click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
+            f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
+        click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),
+        click.option("--crf", type=int, help="Constant rate factor (quality) instead of the preset's [web: 18; "
+                     "preview: 28]."),
+        click.option("--pix-fmt", help="Output pixel format instead of the preset's [web: yuv420p; 4:4:4 where a "
+                     "side is odd]."),
+        click.option("--encoder-preset", help="The encoder's own speed preset, e.g. slow, medium, veryfast (x264)."),
+        click.option("--audio", default="auto", show_default=True, metavar="auto|copy|ENCODER",
+                     help="auto: copy each audio stream where the output's container holds it, else re-encode it "
+                     "(losslessly where the container has a lossless codec: FLAC in .mkv, ALAC in .mov and .mp4); "
+                     "copy: never re-encode (what cannot be held is left out); or an encoder (flac, alac, aac, "
+                     "libopus, ...) for every audio stream."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing output."),
+    ],
+    "Time": [
+        click.option("--start", help=f"Colorize from this time ({_TIME})."),
+        click.option("--duration", help=f"Colorize this long ({_TIME.split(',')[0]})."),
+    ],
+    "Color": [
+        click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
+                     "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
+                     "colorize the rest [default: colorize every frame]."),
+    ],
+    "Smoothing": [
+        click.option("--smooth-strength", type=click.FloatRange(0, 1), help="Smooth the color over time along "
+                     "the motion, 0 (off) to 1 [default: 0.5; off with --parity]. Films only."),
+        click.option("--no-smooth", is_flag=True, help="Each frame's color as the model gives it (same as "
+                     "--smooth-strength 0)."),
+    ],
+    "Input": [
+        click.option("--deinterlace", type=click.Choice(list(INTERLACE_MODES)), default="auto", show_default=True,
+                     help="Deinterlace (bwdif) before colorizing, or undo a 3:2 pulldown (ivtc: fieldmatch, "
+                     "decimate): auto detects interlaced sources by their flags and a combing test, and telecined "
+                     "film by its repeated fields."),
+        click.option("--fps", type=float, help="Frame rate of an image sequence (a folder of frames, or a pattern "
+                     "such as scans/%06d.dpx) [default: 24]."),
+    ],
+    "Run": [
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
+    ],
+}
 
 
-def _colorize_options(command):
-    for option in reversed(_COLORIZE_OPTIONS):
-        command = option(command)
-    return command
+def _colorize_options(**extra):
+    """Apply the colorizing options, with ``extra`` options (group title -> options) added to the groups."""
+    def apply(command):
+        for title, options in reversed([*_COLORIZE_GROUPS.items(), *((t, []) for t in extra
+                                                                    if t not in _COLORIZE_GROUPS)]):
+            command = cloup.option_group(title, *extra.get(title, []), *options)(command)
+        return command
+    return apply
 
 
 def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
@@ -139,22 +184,31 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
     return smooth_strength
 
 
-@main.command()
+@main.command(short_help="Colorize a film, a still, a folder of stills, or an image sequence.")
 @click.argument("input", type=click.Path(path_type=str))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Output file (or folder, for a folder of stills).")
-@_colorize_options
-@click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, CDC, "
-              "colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON file.")
-@click.option("--segment-seconds", type=float, default=60.0, show_default=True,
-              help="A longer film is colorized in segments this long, each kept (in a hidden folder beside the "
-              "output) as it is done: the same command after an interruption resumes from the last one.")
-@click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and start again.")
-@click.option("--recursive", is_flag=True, help="A folder of stills: its subfolders' images too, mirrored in the "
-              "output folder.")
+@_colorize_options(
+    Output=[click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+                         help="Output file (or folder, for a folder of stills).")],
+    Input=[click.option("--recursive", is_flag=True, help="A folder of stills: its subfolders' images too, mirrored "
+                        "in the output folder.")],
+    Run=[click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, "
+                      "CDC, colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON "
+                      "file."),
+         click.option("--segment-seconds", type=float, default=60.0, show_default=True,
+                      help="A longer film is colorized in segments this long, each kept (in a hidden folder beside "
+                      "the output) as it is done: the same command after an interruption resumes from the last "
+                      "one."),
+         click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and "
+                      "start again.")])
 def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
-    """Colorize a video, a still image, a folder of stills, or an image sequence.
+    """Colorize a film, a still image, a folder of stills, or an image sequence.
 
     \b
+      vidcolor film.mp4 -o film_color.mp4
+      vidcolor film.mkv -o part.mkv --start 1:30 --duration 20
+      vidcolor film.mp4 -o fast.mp4 --model paper-tiny --input-size 256   (a CPU: about 9x faster)
+      vidcolor reel/%06d.dpx -o reel.mov --fps 24 --preset master
+
     An image sequence (a pattern such as scans/%06d.dpx, or a folder written to a video file)
     is colorized as one film, smoothed over time, at --fps frames per second.
     """
@@ -175,21 +229,24 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
             click.echo(f"report: {summary.report}", err=True)
 
 
-@main.command()
+@main.command(short_help="Colorize whole folders into a folder, resumably; one bad file never stops the rest.")
 @click.argument("sources", nargs=-1, type=click.Path(path_type=str))
-@click.option("-o", "--output", type=click.Path(path_type=str), help="Output folder; the inputs' folders are mirrored in it.")
-@click.option("--status", "status_of", type=click.Path(path_type=str), metavar="OUT_DIR",
-              help="Show where the batch in OUT_DIR stands, and do nothing else.")
-@click.option("--jobs", type=int, help="Items (or segments of a film) at once [default: one per GPU where "
-              "there are several, else 1].")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Run on worker processes here, or on a Ray cluster (pip install 'vidcolor[ray]').")
-@click.option("--address", help="Ray cluster address [default: a local Ray instance; 'auto' joins a running one].")
-@click.option("--retry-failed", is_flag=True, help="Try the items that failed in an earlier run again.")
-@click.option("--segment-seconds", type=float, default=60.0, show_default=True,
-              help="Cut films into segments this long; a rerun resumes from the last finished one.")
-@click.option("--report", type=click.Path(path_type=str), help="Write every item's state, time and error to this JSON file.")
-@_colorize_options
+@_colorize_options(Output=[
+    click.option("-o", "--output", type=click.Path(path_type=str), help="Output folder; the inputs' folders are "
+                 "mirrored in it.")], Run=[
+    click.option("--status", "status_of", type=click.Path(path_type=str), metavar="OUT_DIR",
+                 help="Show where the batch in OUT_DIR stands, and do nothing else."),
+    click.option("--jobs", type=int, help="Items (or segments of a film) at once [default: one per GPU where "
+                 "there are several, else 1]."),
+    click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                 help="Run on worker processes here, or on a Ray cluster (pip install 'vidcolor[ray]')."),
+    click.option("--address", help="Ray cluster address [default: a local Ray instance; 'auto' joins a running "
+                 "one]."),
+    click.option("--retry-failed", is_flag=True, help="Try the items that failed in an earlier run again."),
+    click.option("--segment-seconds", type=float, default=60.0, show_default=True,
+                 help="Cut films into segments this long; a rerun resumes from the last finished one."),
+    click.option("--report", type=click.Path(path_type=str), help="Write every item's state, time and error to "
+                 "this JSON file.")])
 def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **options):
     """Colorize every video and still in SOURCES (files, folders, glob patterns) into a folder.
 
@@ -223,7 +280,8 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **optio
         if item.error and not item.skipped:
             click.echo(f"vidcolor: error: {item.error}", err=True)
     skipped = sum(i.skipped and i.state == 'done' for i in summary.items)
-    click.echo(f"{summary.count('done')} done ({skipped} already), {summary.failed} failed, "
+    retry = " (add --retry-failed to the same command to try them again)" if summary.failed else ""
+    click.echo(f"{summary.count('done')} done ({skipped} already), {summary.failed} failed{retry}, "
                f"{summary.count('pending')} not reached, in {summary.seconds:.1f} s on {summary.engine}", err=True)
     if summary.failed:
         sys.exit(1)
@@ -257,21 +315,27 @@ def _table(rows) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
 
 
-@main.command("eval")
+@main.command("eval", short_help="Measure how steady the color of a colorized film is over time.")
 @click.argument("input", type=click.Path(path_type=str))
 @click.argument("colorized", type=click.Path(path_type=str))
 @click.option("--reference", type=click.Path(path_type=str), help="The true colors, for the ab error.")
 @click.option("--report", type=click.Path(path_type=str), help="Also write the metrics to this JSON file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report.")
-def evaluate(input, colorized, reference, report, overwrite):
-    """Temporal quality of COLORIZED, a colorized version of the video INPUT.
+@click.option("--start", help=f"COLORIZED is the part of INPUT from this time ({_TIME}): give it the --start it "
+              "was made with.")
+@click.option("--duration", help="COLORIZED is the part of INPUT this long: give it the --duration it was made with.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def evaluate(input, colorized, reference, report, overwrite, start, duration, quiet):
+    """Temporal quality of COLORIZED, a colorized version of the video INPUT (or of its part
+    from --start, --duration long).
 
     Flow is computed on INPUT's lightness; prints E_warp, CDC and colorfulness (and the ab error
     to --reference), the scene cuts and the frames where the flow was not trusted.
     """
     from .evaluate import evaluate_video
 
-    result = evaluate_video(input, colorized, reference=reference, report=report, overwrite=overwrite)
+    result = evaluate_video(input, colorized, reference=reference, report=report, overwrite=overwrite,
+                            start=start, duration=duration, quiet=quiet)
     m = result["metrics"]["colorized"]
     click.echo(f"frames: {result['frames']}")
     for key in ("e_warp", "cdc", "colorfulness", "ab_error"):
@@ -281,12 +345,12 @@ def evaluate(input, colorized, reference, report, overwrite):
     click.echo(f"frames with weak flow: {len(result['untrusted_frames'])}")
 
 
-@main.group()
+@main.group(short_help="List and download the released DDColor weights.")
 def weights():
     """List and download the released DDColor weights."""
 
 
-@weights.command("list")
+@weights.command("list", short_help="Show every known model: whether its weights are here, where, their size.")
 def weights_list():
     """Show every known model, whether its weights are here, where, and their size."""
     from .models.weights import find_weights, search_dirs
@@ -300,7 +364,7 @@ def weights_list():
     click.echo("\nsearched, in order: " + ", ".join(str(d) for d in search_dirs()))
 
 
-@weights.command("download")
+@weights.command("download", short_help="Download released weights into the user cache, checksum-verified.")
 @click.argument("names", nargs=-1, required=True, type=click.Choice([*MODELS, "all"]))
 @click.option("-q", "--quiet", is_flag=True)
 def weights_download(names, quiet):

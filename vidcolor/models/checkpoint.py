@@ -53,7 +53,9 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 def load_ddcolor(state_dict: dict[str, torch.Tensor], source: str | Path, config: dict | None = None):
     """Build spandrel's DDColor from a state dict, strictly; return the eval-mode module."""
-    from spandrel_extra_arches.architectures.DDColor import DDColorArch
+    with warnings.catch_warnings():  # importing spandrel-extra-arches scripts CodeFormer's code with torch.jit
+        warnings.simplefilter("ignore", FutureWarning)
+        from spandrel_extra_arches.architectures.DDColor import DDColorArch
 
     sd = {k: v for k, v in state_dict.items() if k not in DROPPABLE_KEYS}
     arch = DDColorArch()

@@ -52,6 +52,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def check_model_choice(model: str | None, weights) -> None:
+    """A named model and a weights file are two answers to one question: refuse both at once."""
+    if model is not None and weights is not None:
+        raise VidcolorError(f"--model {model} and --weights {weights} both say which network to use: "
+                            "give one of them (--weights replaces --model)")
+
+
 def resolve_weights(model: str, weights: str | Path | None, download: bool = True, progress: bool = True) -> Path:
     """The weights file for ``model``: ``weights`` if given, else on disk, else downloaded."""
     if weights is not None:
@@ -84,7 +91,7 @@ class Colorizer:
     in parity mode, whose pixels are the default layout's.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "auto",
+    def __init__(self, model: str | None = None, weights: str | Path | None = None, device: str = "auto",
                  input_size: int = 512, batch_size: int | None = None, precision: str = "fp32",
                  parity: bool = False, workers: int | None = None, download: bool = True,
                  progress: bool = True, lab_on_device: bool | None = None, channels_last: bool | None = None):
@@ -96,6 +103,8 @@ class Colorizer:
             raise VidcolorError(f"batch size {batch_size} must be at least 1")
         if workers is not None and workers < 1:
             raise VidcolorError(f"workers {workers} must be at least 1")
+        check_model_choice(model, weights)
+        model = model or DEFAULT_MODEL
         self.device = resolve_device(device)
         self.threads = plan_threads(self.device, workers)
         apply_threads(self.threads)
