@@ -202,6 +202,6 @@ def test_batch_colorizes_a_telecined_film_in_one_piece(cli, tmp_path):
     item, = json.loads(report.read_text())["items"]
     # Segments would each start the pulldown's phase afresh: the film is done whole, one notice.
     assert item["segments"] == 0 and item["frames"] == 40
-    assert len(item["warnings"]) == 1 and "inverse telecine" in item["warnings"][0]
+    assert item["warnings"] == [] and len(item["notes"]) == 1 and "inverse telecine" in item["notes"][0]
     times = frame_times(out / "telecined.mp4")
     assert len(times) == 40 and all(abs(float(b - a) - 1001 / 24000) < 0.001 for a, b in zip(times, times[1:]))

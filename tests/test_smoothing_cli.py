@@ -81,8 +81,8 @@ def test_scene_cut_is_reported_on_the_output_clock(colorizer, two_shots, tmp_pat
 
 @pytest.mark.parametrize("args, words", [
     (["--parity", "--smooth-strength", "0.5"], "--parity"),
-    (["--smooth-strength", "1.5"], "between 0"),
-    (["--smooth-strength", "-1"], "between 0"),
+    (["--smooth-strength", "1.5"], "1.5 is not in the range 0<=x<=1"),
+    (["--smooth-strength", "-1"], "-1.0 is not in the range 0<=x<=1"),
     (["--no-smooth", "--smooth-strength", "0.3"], "contradict"),
 ])
 def test_bad_smoothing_options_fail_cleanly(cli, film, tmp_path, args, words):
@@ -103,9 +103,10 @@ def test_report_path_problems_fail_before_any_work(cli, film, tmp_path):
 
 def test_eval_refuses_videos_that_do_not_match(cli, film, tmp_path):
     short = write_video(tmp_path / "short.mp4", width=96, height=64, frames=12, fps=24, audio=False)
-    code, output = cli("eval", film, short, weights=False)
+    code, output = cli("eval", film, short, "-q", weights=False)
     assert code == 1 and output.strip() == f"vidcolor: error: {short}: ends after 12 frames, but {film} goes on; " \
-        "compare videos with the same frames"
+        "compare videos with the same frames; for a part made with --start or --duration, give vidcolor eval " \
+        "the same --start and --duration"
     small = write_video(tmp_path / "small.mp4", width=64, height=48, frames=30, fps=24, audio=False)
     code, output = cli("eval", film, small, weights=False)
     assert code == 1 and "is 64x48" in output

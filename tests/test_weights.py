@@ -38,6 +38,16 @@ def test_download_verifies_and_caches_then_list_shows_it(hub_env, tmp_path):
     assert "missing" in next(line for line in listing.splitlines() if line.startswith("modelscope"))
 
 
+def test_download_progress_is_the_runs_events(hub_env, tmp_path):
+    data = os.urandom(300_000)
+    with FakeHub({"ddcolor_paper_tiny.pth": data}) as hub:
+        result = run_cli("weights", "download", "paper-tiny", env={**hub_env, "HF_ENDPOINT": hub.url})
+    assert result.returncode == 0, result.stderr
+    # One bar, drawn from the "download" task's events: the bytes of the file, in KiB.
+    final = result.stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("downloading ddcolor_paper_tiny.pth: 100%") and "293k/293k" in final, result.stderr
+
+
 def test_corrupted_download_is_removed_with_exit_code_2(hub_env, tmp_path):
     data = os.urandom(50_000)
     wrong = "ab" * 32  # a well-formed sha256 that is not the content's

@@ -30,7 +30,8 @@ class Bars:
                                        position=len(self._bars), leave=False)
         elif e.kind == START:
             self._bars[key] = tqdm(total=e.total, initial=e.initial, unit=e.unit, desc=e.label, file=self.file,
-                                   dynamic_ncols=True, position=len(self._bars), leave=not self._bars)
+                                   dynamic_ncols=True, position=len(self._bars), leave=not self._bars,
+                                   unit_scale=e.unit == "B", unit_divisor=1024 if e.unit == "B" else 1000)
         elif e.kind == ADVANCE and key in self._bars:
             bar = self._bars[key]
             if bar.total != e.total:

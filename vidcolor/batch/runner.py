@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import Notice, VidcolorError
 from ..media.atomic import atomic_output, remove_stale_partials
 from ..media.decode import expected_frames, stream_has_alpha
 from ..media.encode import EncodeSettings, output_muxer
@@ -35,7 +35,7 @@ from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import plan_segments
 from .sources import Source, find_sources
-from .tasks import REPORT_EVERY, FileTask, SegmentTask, task_key
+from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
 
 # The options that change a video's output (and so, changed, make a finished item stale).
 _VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
@@ -59,6 +59,7 @@ class ItemReport:
     worker: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was decided for it, where nothing is lost
 
 
 @dataclass
@@ -232,7 +233,7 @@ class _Batch:
     def _weights_file(self) -> Path:
         if self.weights_path is None:
             self.weights_path = resolve_weights(self.model_options.get("model"), self.model_options.get("weights"),
-                                                progress=bool(self.progress.listeners))
+                                                progress=self.progress)
         return self.weights_path
 
     def _capacity(self) -> int:
@@ -341,7 +342,9 @@ class _Batch:
         if plan is None or len(plan.segments) == 1:  # the worker tells its own notices
             options = {**self.video_options, "smooth_strength": self.strength, "segment_seconds": None}
             return [FileTask(src, dst, tuple(sorted(options.items())), self._model_tuple())]
-        job.report.warnings += [f"{dst}: {n}" for n, _ in notes] + [str(w.message) for w in caught]
+        lost, told = split_notices(caught)
+        job.report.warnings += [f"{dst}: {n}" for n, kind in notes if kind is not Notice] + lost
+        job.report.notes += [f"{dst}: {n}" for n, kind in notes if kind is Notice] + told
         job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec)
         todo = job.film.todo()
         self._retotal(job, plan.frames)
@@ -379,6 +382,7 @@ class _Batch:
         job.report.colorized_now += result.colorized
         job.report.worker = result.worker
         job.report.warnings += result.warnings
+        job.report.notes += result.notes
         if isinstance(task, SegmentTask):
             job.film.record(task.index, result.frames, result.colorized, result.seconds, result.cuts)
             job.remaining -= 1

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import Notice
 from ..media.encode import EncodeSettings
 from ..media.interlace import PROGRESSIVE, Interlace
 from ..media.timeline import Span
@@ -54,6 +55,7 @@ class Result:
     seconds: float
     worker: str  # host:pid
     warnings: list[str] = field(default_factory=list)  # the streams dropped or converted among them
+    notes: list[str] = field(default_factory=list)  # what was decided, where nothing is lost (errors.Notice)
     cuts: list[float] = field(default_factory=list)  # scene cuts among the frames written, output seconds
 
 
@@ -87,7 +89,7 @@ class Worker:
                 frames = colorized = summary.frames
                 cuts = summary.scene_cuts
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                      [str(w.message) for w in caught], cuts)
+                      *split_notices(caught), cuts)
 
     def colorizer(self, model_options: tuple) -> Colorizer:
         options = dict(model_options)
@@ -98,6 +100,12 @@ class Worker:
             self._colorizer = None  # free the old model first
             self._colorizer = (key, Colorizer(progress=False, **options))
         return self._colorizer[1]
+
+
+def split_notices(caught) -> tuple[list[str], list[str]]:
+    """(warnings, notes) of what ``warnings.catch_warnings(record=True)`` caught."""
+    return ([str(w.message) for w in caught if not issubclass(w.category, Notice)],
+            [str(w.message) for w in caught if issubclass(w.category, Notice)])
 
 
 def task_key(task: SegmentTask | FileTask) -> tuple[str, int]:

@@ -1,10 +1,11 @@
 """What a slow run could choose instead, with the speed-up measured for each choice.
 
 On a CPU the default model (ConvNeXt-L at 512) takes seconds a frame: days for a feature film.
-Speed-ups over it on a CPU, each network alone (2 cores of an AMD EPYC, fp32, channels-last;
-``python benchmarks/cpu_choices.py``): ConvNeXt-L at 256, 4.5x; ConvNeXt-T (paper-tiny) at 512,
-1.9x, and at 256, 9.5x. The ratios are the networks' own costs, so they carry to other CPUs to a
-first approximation; the time they are applied to is this machine's, measured on the run.
+Speed-ups over it on a CPU, the network alone as the pipeline runs it (2 cores of an AMD EPYC,
+two replicas, fp32, channels-last; ``python benchmarks/cpu_choices.py --frames 4``, three runs,
+the median): ConvNeXt-L at 256, 4.0x (3.7-4.5); ConvNeXt-T (paper-tiny) at 512, 2.2x (1.9-2.4),
+and at 256, 9.5x (7.7-11.0). The ratios are the networks' own costs, so they carry to other CPUs
+to a first approximation; the time they are applied to is this machine's, measured on the run.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections.abc import Callable
 
 from ..progress import Event, duration_text
 
-TINY_SPEEDUP = 1.9  # ConvNeXt-T against ConvNeXt-L at the same input size
-HALF_SIZE_SPEEDUP = 4.5  # ConvNeXt-L at 256 against 512 (more than the pixels' 4x: attention costs too)
+TINY_SPEEDUP = 2.2  # ConvNeXt-T against ConvNeXt-L at the same input size
+HALF_SIZE_SPEEDUP = 4.0  # ConvNeXt-L at 256 against 512: the pixels' 4x
 
 
 def speed_advice(net) -> Callable[[Event], str] | None:

@@ -16,6 +16,7 @@ import torch
 from .. import lab
 from ..lab_torch import DeviceLab
 from ..errors import CheckpointError, VidcolorError
+from ..progress import Progress
 from ..stages import batched
 from ..threads import ThreadPlan, apply as apply_threads, plan_threads
 from .checkpoint import load_ddcolor, parameter_count, read_state_dict
@@ -59,7 +60,8 @@ def check_model_choice(model: str | None, weights) -> None:
                             "give one of them (--weights replaces --model)")
 
 
-def resolve_weights(model: str, weights: str | Path | None, download: bool = True, progress: bool = True) -> Path:
+def resolve_weights(model: str, weights: str | Path | None, download: bool = True,
+                    progress: bool | Progress = True) -> Path:
     """The weights file for ``model``: ``weights`` if given, else on disk, else downloaded."""
     if weights is not None:
         return Path(weights)
@@ -94,7 +96,7 @@ class Colorizer:
     def __init__(self, model: str | None = None, weights: str | Path | None = None, device: str = "auto",
                  input_size: int = 512, batch_size: int | None = None, precision: str = "fp32",
                  parity: bool = False, workers: int | None = None, download: bool = True,
-                 progress: bool = True, lab_on_device: bool | None = None, channels_last: bool | None = None):
+                 progress: bool | Progress = True, lab_on_device: bool | None = None, channels_last: bool | None = None):
         if input_size < 32 or input_size % 32:
             raise VidcolorError(f"input size {input_size} must be a positive multiple of 32")
         if precision not in PRECISIONS:

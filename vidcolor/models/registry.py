@@ -34,7 +34,7 @@ MODELS: dict[str, KnownModel] = {
         KnownModel("artistic", "ddcolor_artistic.pth", "convnext-l", _LARGE,
                    "ConvNeXt-L, extra artistic data: fewer red artefacts"),
         KnownModel("paper-tiny", "ddcolor_paper_tiny.pth", "convnext-t", _TINY,
-                   "ConvNeXt-T, the paper recipe: 1.9x faster on a CPU"),
+                   "ConvNeXt-T, the paper recipe: about 2x faster on a CPU"),
     )
 }
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import WeightsUnavailableError, first_line
+from ..progress import Progress
 from .registry import KnownModel
 
 PROJECT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
@@ -38,8 +39,10 @@ def find_weights(model: KnownModel) -> Path | None:
     return None
 
 
-def download_weights(model: KnownModel, dest: Path | None = None, progress: bool = True) -> Path:
-    """Download one released file into ``dest`` (the user cache), resumably, and verify it."""
+def download_weights(model: KnownModel, dest: Path | None = None, progress: bool | Progress = True) -> Path:
+    """Download one released file into ``dest`` (the user cache), resumably, and verify it.
+    ``progress``: a run's ``Progress`` (the bytes as a "download" task), or whether to show the
+    Hub's own bar."""
     dest = Path(dest) if dest else cache_dir()
     _fail_fast_if_offline(model, dest)
     try:
@@ -48,11 +51,33 @@ def download_weights(model: KnownModel, dest: Path | None = None, progress: bool
 
         meta = get_hf_file_metadata(hf_hub_url(model.repo, model.filename))
         (enable_progress_bars if progress else disable_progress_bars)()
-        path = Path(hf_hub_download(model.repo, model.filename, local_dir=dest))
+        bars = {"tqdm_class": _as_events(progress, f"downloading {model.filename}")} \
+            if isinstance(progress, Progress) else {}
+        path = Path(hf_hub_download(model.repo, model.filename, local_dir=dest, **bars))
     except Exception as e:
         raise unavailable_error(model, dest, first_line(e, 160)) from None
     _verify(path, expected_sha256=_lfs_sha256(meta.etag), expected_size=meta.size)
     return path
+
+
+def _as_events(progress: Progress, label: str):
+    """A tqdm class for huggingface_hub that draws nothing and counts the bytes in ``progress``."""
+    from tqdm.auto import tqdm
+
+    class Counted(tqdm):
+        def __init__(self, *args, **kwargs):
+            self._task = progress.task("download", label, kwargs.get("total"), unit="B",
+                                       initial=kwargs.get("initial") or 0)
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+        def update(self, n=1):
+            self._task.advance(n)
+
+        def close(self):
+            self._task.end()
+            super().close()
+
+    return Counted
 
 
 def _verify(path: Path, expected_sha256: str | None, expected_size: int | None) -> None:
