@@ -8,6 +8,7 @@ Public API::
     for rgb in c.colorize_stream(frames): ...  # any iterable of frames, e.g. an editor's decoder
     colorize_video("film.mp4", "film_color.mp4", model="paper-tiny")   # smoothed over time
     ab = smooth_chroma(L, ab)                  # (N, H, W) L and (N, H, W, 2) ab, Lab float32
+    ab = guide_chroma(L, ab, {0: keyframe_rgb})  # the shot follows a color keyframe (RGBA: partial)
     evaluate_video("film.mp4", "film_color.mp4")  # E_warp, CDC, colorfulness, scene cuts
     vidcolor.batch.run_batch(["archive/"], "restored/")  # a resumable batch (local or Ray engine)
 """
@@ -16,11 +17,12 @@ from .models import MODELS, Colorizer
 from .evaluate import evaluate_video
 from .pipeline import Summary, colorize_folder, colorize_image, colorize_path, colorize_video
 from .temporal import ChromaSmoother, smooth_chroma
+from .temporal.references import ChromaGuide, guide_chroma
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ChromaSmoother", "CheckpointError", "Colorizer", "MODELS", "Summary", "VidcolorError",
+    "ChromaGuide", "ChromaSmoother", "CheckpointError", "Colorizer", "MODELS", "Summary", "VidcolorError",
     "WeightsUnavailableError", "colorize_folder", "colorize_image", "colorize_path", "colorize_video",
-    "evaluate_video", "smooth_chroma",
+    "evaluate_video", "guide_chroma", "smooth_chroma",
 ]

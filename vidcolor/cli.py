@@ -104,7 +104,7 @@ _COLORIZE_GROUPS = {
         click.option("--weights", type=click.Path(path_type=str), help="A checkpoint file or Hugging Face folder "
                      "instead of --model."),
         click.option("--input-size", type=int, default=512, show_default=True, help="Model resolution (a multiple "
-                     "of 32); 256 is about 4.5x faster, with coarser color."),
+                     "of 32); 256 is about 4x faster, with coarser color."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
         click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
                      help="bf16 on CUDA only."),
@@ -142,6 +142,13 @@ _COLORIZE_GROUPS = {
         click.option("--duration", help=f"Colorize this long ({_TIME.split(',')[0]})."),
     ],
     "Color": [
+        click.option("--references", "reference_dirs", multiple=True, type=click.Path(path_type=str), metavar="DIR",
+                     help="Color keyframes the film must follow, named by frame number (000240.png, as "
+                     "vidcolor keyframes writes them) or timecode (00-00-10-00.png); RGBA ones are partial (their "
+                     "opaque pixels count). Each shot follows its keyframes, along the motion and by the model's "
+                     "own consistency."),
+        click.option("--reference", "reference_files", multiple=True, metavar="FILE@TIME",
+                     help="One keyframe, of the frame at TIME (as --start takes it); for a still, FILE alone."),
         click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
                      "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
                      "colorize the rest [default: colorize every frame]."),
@@ -166,12 +173,15 @@ _COLORIZE_GROUPS = {
 }
 
 
-def _colorize_options(**extra):
-    """Apply the colorizing options, with ``extra`` options (group title -> options) added to the groups."""
+def _colorize_options(only=None, **extra):
+    """Apply the colorizing options (the groups named in ``only``, or all), with ``extra`` options
+    (group title -> options) put first in their groups."""
     def apply(command):
-        for title, options in reversed([*_COLORIZE_GROUPS.items(), *((t, []) for t in extra
-                                                                    if t not in _COLORIZE_GROUPS)]):
-            command = cloup.option_group(title, *extra.get(title, []), *options)(command)
+        titles = [t for t in _COLORIZE_GROUPS if only is None or t in only or t in extra]
+        titles += [t for t in extra if t not in _COLORIZE_GROUPS]
+        for title in reversed(titles):
+            own = _COLORIZE_GROUPS.get(title, []) if only is None or title in only else []
+            command = cloup.option_group(title, *extra.get(title, []), *own)(command)
         return command
     return apply
 
@@ -200,13 +210,13 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
                       "one."),
          click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and "
                       "start again.")])
-def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
+def colorize(input, output, quiet, no_smooth, smooth_strength, reference_dirs, reference_files, **options):
     """Colorize a film, a still image, a folder of stills, or an image sequence.
 
     \b
       vidcolor film.mp4 -o film_color.mp4
       vidcolor film.mkv -o part.mkv --start 1:30 --duration 20
-      vidcolor film.mp4 -o fast.mp4 --model paper-tiny --input-size 256   (a CPU: about 9x faster)
+      vidcolor film.mp4 -o fast.mp4 --model paper-tiny --input-size 256   (on a CPU about 9x faster)
       vidcolor reel/%06d.dpx -o reel.mov --fps 24 --preset master
 
     An image sequence (a pattern such as scans/%06d.dpx, or a folder written to a video file)
@@ -214,7 +224,8 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
     """
     from .pipeline import colorize_path
 
-    summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength), **options)
+    summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
+                            references=(*reference_dirs, *reference_files) or None, **options)
     if not quiet:
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
         resumed = f" ({summary.resumed} made by the interrupted run)" if summary.resumed else ""
@@ -247,7 +258,7 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, **options):
                  help="Cut films into segments this long; a rerun resumes from the last finished one."),
     click.option("--report", type=click.Path(path_type=str), help="Write every item's state, time and error to "
                  "this JSON file.")])
-def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **options):
+def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, reference_dirs, reference_files, **options):
     """Colorize every video and still in SOURCES (files, folders, glob patterns) into a folder.
 
     \b
@@ -266,6 +277,8 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **optio
         return
     if not output:
         raise click.UsageError("give the output folder with -o OUT_DIR")
+    if reference_dirs or reference_files:
+        raise click.UsageError("references are per film: give them to `vidcolor FILM -o OUT --references DIR`")
     try:
         summary = run_batch(list(sources), output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
                             **options)
@@ -275,6 +288,8 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, **optio
     if not quiet:
         _print_items(summary.items)
     for item in summary.items:
+        for n in item.notes:
+            click.echo(f"vidcolor: {n}", err=True)
         for w in item.warnings:
             click.echo(f"vidcolor: warning: {w}", err=True)
         if item.error and not item.skipped:
@@ -345,6 +360,31 @@ def evaluate(input, colorized, reference, report, overwrite, start, duration, qu
     click.echo(f"frames with weak flow: {len(result['untrusted_frames'])}")
 
 
+@main.command(short_help="Write one colorized keyframe per shot, to correct and give back with --references.")
+@click.argument("input", type=click.Path(path_type=str))
+@_colorize_options(only=("Model", "Time", "Run"),
+                   Output=[click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+                                        help="Folder for the keyframes (PNG, named by frame number)."),
+                           click.option("--overwrite", is_flag=True, help="Replace the keyframes in the folder.")],
+                   Time=[click.option("--every", type=float, help="Also one every this many seconds within a "
+                                      "long shot [default: one per shot].")])
+def keyframes(input, output, quiet, every, **options):
+    """Write a keyframe of each shot of INPUT (its sharpest among its first frames), colorized by
+    the model, into a folder. Correct any of them in an image editor (paint only what you know on
+    a transparent layer, for a partial one), then colorize with --references on that folder: the
+    keyframes left as they were count for nothing.
+
+    \b
+      vidcolor keyframes film.mp4 -o refs/
+      vidcolor film.mp4 -o film_color.mp4 --references refs/
+    """
+    from .keyframes import export_keyframes
+
+    result = export_keyframes(input, output, every=every, quiet=quiet, **options)
+    if not quiet:
+        click.echo(f"wrote {len(result.frames)} keyframe(s) of {result.shots} shot(s) into {result.folder}", err=True)
+
+
 @main.group(short_help="List and download the released DDColor weights.")
 def weights():
     """List and download the released DDColor weights."""
@@ -370,10 +410,11 @@ def weights_list():
 def weights_download(names, quiet):
     """Download released weights into the user cache (verified against the Hub's checksum)."""
     from .models.weights import download_weights, find_weights
+    from .progress import for_run
 
     for name in MODELS if "all" in names else names:
         model = MODELS[name]
-        path = find_weights(model) or download_weights(model, progress=not quiet)
+        path = find_weights(model) or download_weights(model, progress=for_run(quiet))
         click.echo(f"{name}: {path}")
 
 

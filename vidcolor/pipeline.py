@@ -24,7 +24,7 @@ from .media.interlace import PROGRESSIVE, Interlace, detect as detect_interlace
 from .media.probe import frame_rate, open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
-from .media.timeline import Span, make_span, parse_time
+from .media.timeline import Span, make_span, parse_time, picture_extent
 from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
@@ -36,10 +36,12 @@ from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
+from .temporal.reference_files import check_references, identity, reference_frames
+from .temporal.references import ChromaGuide
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
-                      "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio")
+                      "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio", "references")
 # A film longer than this is colorized in segments of it, each kept as it is done: a rerun after
 # an interruption resumes from the last one (vidcolor.batch.resumable).
 SEGMENT_SECONDS = 60.0
@@ -87,7 +89,7 @@ def make_colorizer(colorizer: Colorizer | None = None, *, progress: Progress = Q
     kwargs = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
     name = Path(kwargs["weights"]).name if kwargs.get("weights") else kwargs.get("model") or DEFAULT_MODEL
     with progress.task("load", f"loading model {name}", unit=""):
-        return Colorizer(progress=bool(progress.listeners), **kwargs)
+        return Colorizer(progress=progress, **kwargs)
 
 
 def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str | None = None,
@@ -96,7 +98,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
                    skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
                    segment_seconds: float | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
-                   on_progress: Listener | None = None, **model_options) -> Summary:
+                   references=None, on_progress: Listener | None = None, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
@@ -122,6 +124,10 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     ``dst`` until it is joined: the same call after an interruption (a crash, SIGKILL, Ctrl-C, a
     full disk) colorizes only what is missing. Work of another input, other options or other
     weights is discarded, and ``fresh`` discards it anyway. ``segment_seconds=None``: one piece.
+
+    ``references``: colors the film must follow (``vidcolor.temporal.references``): folders of
+    keyframes named by frame number or timecode, ``FILE@TIME`` strings, or a dict
+    ``{frame number: image or file}``, frames counted from the first picture.
 
     Progress goes to bars on stderr (unless ``quiet``) and to ``on_progress``, a callable given
     each ``vidcolor.progress.Event`` (frames done of the total, the pace, an estimate of the time
@@ -157,7 +163,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                 **net_settings(net), "codec": settings.codec, "pix_fmt": settings.pix_fmt, "crf": crf,
                 "preset": settings.preset, "encoder_preset": encoder_preset, "smooth_strength": strength,
                 "start": start_s, "duration": duration_s, "skip_color": skip_color, "fps": fps,
-                "deinterlace": interlace.reason if interlace.field_order else None}))
+                "deinterlace": interlace.reason if interlace.field_order else None,
+                "references": guide.identity if guide else None}))
         return made
 
     def make_report(net: Colorizer) -> Report | None:
@@ -183,13 +190,14 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             warnings.warn(note, stacklevel=2)
         interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         total = None if total is None else interlace.output_frames(total)
+        guide = _references(src, container, stream, references, interlace) if references else None
         net = None
         if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
             from .batch.film import one_piece_reason
             from .batch.resumable import colorize_resumable
 
             why = one_piece_reason(codec=settings.codec, skip_color=skip_color, interlace=interlace,
-                                   report=report is not None, sequence=sequence)
+                                   report=report is not None, sequence=sequence, references=guide is not None)
             if why is None:
                 net = make_colorizer(colorizer, progress=progress, **model_options)
                 recorded = {**net_settings(net), "model": net.model_name, "start": start_s, "duration": duration_s,
@@ -206,7 +214,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         with atomic_output(dst) as tmp:
             run = _encode(src, dst, tmp, container, stream, settings, span, None, smoothing,
                           lambda: net or make_colorizer(colorizer, progress=progress, **model_options), make_report,
-                          total, plan=plan, progress=progress, interlace=interlace, skip_color=skip_color, make_provenance=provenance_of)
+                          total, plan=plan, progress=progress, interlace=interlace, skip_color=skip_color,
+                          make_provenance=provenance_of, guide=guide)
             if run.count == 0:
                 raise VidcolorError(f"{src}: no video frames" + ("" if span.whole else
                                                                  f" in the requested part ({span.where()})"))
@@ -220,6 +229,35 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
                    None if report is None else str(report), provenance=made)
+
+
+@dataclass
+class _Guide:
+    """What a run needs to guide its colors: the keyframe files by frame number, and the clock."""
+
+    files: dict
+    origin: Fraction  # the first picture's time on the file's clock
+    rate: Fraction
+    identity: list[str]
+
+    def make(self) -> ChromaGuide:
+        return ChromaGuide(self.files)
+
+    def position(self, t: Fraction) -> int:
+        return round((t - self.origin) * self.rate)
+
+
+def _references(src: Path, container, stream, references, interlace: Interlace) -> _Guide:
+    """The references of a film, named, read and checked before anything is decoded."""
+    rate = interlace.output_rate(frame_rate(stream)) or Fraction(24)
+    if isinstance(references, dict):
+        files = {int(k): v for k, v in references.items()}
+    else:
+        files = reference_frames(references if isinstance(references, (list, tuple)) else [references], rate,
+                                 interlace.output_frames(stream.frames) or None)
+    cc = stream.codec_context
+    check_references(files, (cc.height, cc.width))
+    return _Guide(files, picture_extent(container, stream, src)[0], rate, identity(files))
 
 
 def _longer_than(container, stream, span: Span, seconds: float) -> bool:
@@ -243,12 +281,12 @@ def interlace_of(src: Path, mode: str) -> Interlace:
     if found.telecined and mode == "auto":
         warnings.warn(f"{src}: {found.reason}; the film frames are matched back from their fields and the "
                       "repeated one of five dropped (inverse telecine: fieldmatch, decimate) before colorizing "
-                      "(--deinterlace on to deinterlace every frame instead, off to keep the fields)", stacklevel=3)
+                      "(--deinterlace on to deinterlace every frame instead, off to keep the fields)", Notice, stacklevel=3)
     elif found.field_order and mode == "auto":
         warnings.warn(f"{src}: interlaced: {found.reason}; deinterlacing each frame (bwdif) before "
-                      "colorizing (--deinterlace off to keep the fields)", stacklevel=3)
+                      "colorizing (--deinterlace off to keep the fields)", Notice, stacklevel=3)
     elif mode == "auto" and found.reason != "progressive":
-        warnings.warn(f"{src}: {found.reason}", stacklevel=3)
+        warnings.warn(f"{src}: {found.reason}", Notice, stacklevel=3)
     return found
 
 
@@ -274,7 +312,8 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
             emit: Span | None, smoothing: float | None, make_net, make_report, total: int | None, *,
             plan: StreamPlan | None = None, progress: Progress = QUIET, task: Task | None = None,
-            interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None) -> _Run:
+            interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None,
+            guide: _Guide | None = None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run.
@@ -290,7 +329,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         # A deep source into a deep output is colorized at 16 bits (parity reads 8, as the official code).
         deep = deep_color(stream, settings.pix_fmt) and not net.parity
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
-                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8)
+                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8, guide=guide)
         writer.threads = net.threads.encoder_threads
         own = task is None
         task = progress.task("frames", src.name, total, advice=speed_advice(net)) if own else task
@@ -333,7 +372,7 @@ class _Run:
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
                  report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int,
-                 dtype=np.uint8):
+                 dtype=np.uint8, guide: _Guide | None = None):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
@@ -342,6 +381,7 @@ class _Run:
         self.shots = ColorShots() if skip_color else None
         self.depth = queue_depth(pixels, net.batch_size)
         self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
+        self.clock, self.guide = guide, guide.make() if guide is not None else None
 
     def go(self, decoded, task: Task) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
@@ -352,7 +392,8 @@ class _Run:
         sorted_out = self.shots.stream((f, f.rgb) for f in decoded) if self.shots else ((f, False) for f in decoded)
         prepared = prefetch(preparing.map(partial(_with_input, net), sorted_out), maxsize=depth, name="decode")
         encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
-        smooth = None if smoother is None else BackgroundSink(self._smooth, maxsize=depth, name="smooth")
+        smooth = None if smoother is None and self.guide is None else \
+            BackgroundSink(self._smooth, maxsize=depth, name="smooth")
         count = 0
         try:
             for a, (f, L, own) in net.infer_stream(prepared):
@@ -368,7 +409,9 @@ class _Run:
                     task.advance()
             if smooth is not None:
                 smooth.close()
-                for s in smoother.flush():
+                for g in self.guide.flush() if self.guide else ():
+                    self._smoothed(g.ab, g.tag)
+                for s in smoother.flush() if smoother else ():
                     self._to_encoder(s)
             encoder.close()
         except BaseException:
@@ -386,7 +429,17 @@ class _Run:
         return self.emit is None or self.emit.contains(pts * self.time_base)
 
     def _smooth(self, item) -> None:
-        for s in self.smoother.push(*item):
+        """Guide (where there are references), then smooth: references are not averaged away."""
+        L, a, tag = item
+        if self.guide is None:
+            return self._smoothed(a, tag)
+        for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag):
+            self._smoothed(g.ab, g.tag)
+
+    def _smoothed(self, a, tag) -> None:
+        if self.smoother is None:
+            return self._to_encoder(Smoothed(a, a, tag, None))
+        for s in self.smoother.push(tag[0], a, tag):
             self._to_encoder(s)
 
     @property
@@ -441,11 +494,12 @@ def _with_input(net: Colorizer, item):
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
                    overwrite: bool = False, quiet: bool = False, on_progress: Listener | None = None,
-                   **model_options) -> Summary:
+                   reference=None, **model_options) -> Summary:
     """Colorize one still image; an alpha channel is kept where the output format holds one.
-    ``skip_color``: a still already in color is written as it is."""
+    ``skip_color``: a still already in color is written as it is. ``reference``: a color version
+    of it (a file, RGBA for a partial one) whose colors it takes, as a film's keyframe does."""
     return _colorize_stills([(Path(src), Path(dst))], colorizer, skip_color, overwrite,
-                            for_run(quiet, on_progress), model_options)
+                            for_run(quiet, on_progress), model_options, reference)
 
 
 def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
@@ -479,12 +533,16 @@ def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color:
     return _colorize_stills(pairs, colorizer, skip_color, overwrite, for_run(quiet, on_progress), model_options)
 
 
-def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress, model_options) -> Summary:
+def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress, model_options,
+                     reference=None) -> Summary:
     _check_options(model_options)
     for src, dst in pairs:
         check_output_path(src, dst, overwrite)
         if not src.is_file():
             raise VidcolorError(f"{src}: no such file")
+    if reference is not None:
+        reference = Path(reference)
+        check_references({0: reference}, read_image(pairs[0][0])[0].shape[:2])
     t0 = time.perf_counter()
     net = make_colorizer(colorizer, progress=progress, **model_options)
     in_color = {src for src, _ in pairs if skip_color and chroma_score(read_image(src)[0][..., ::-1]) >= COLOR_SCORE}
@@ -498,13 +556,14 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress
                 yield bgr
 
     # BGR all the way, as cv2.imread gives it: the official pipeline, bit for bit.
-    results = net.colorize_stream(frames(), order="bgr")
+    results = _colorized(net, frames(), reference)
     task = progress.task("images", pairs[0][0].parent.name, len(pairs), unit="image",
                          advice=speed_advice(net)) if len(pairs) > 1 else None
     for src, dst in pairs:
         bgr, alpha = read_image(src, deep) if src in in_color else (next(results), alphas.pop(src))
         made = record(src, net.model_name, net.weights_path,
-                      {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color})
+                      {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color,
+                       "reference": identity({0: reference})[0] if reference is not None else None})
         for lost in write_image(dst, bgr, alpha, made, read_meta(src)):
             warnings.warn(f"{dst}: {src.name} loses {lost}", stacklevel=2)
         if task is not None:
@@ -513,6 +572,24 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress
         task.end()
     return Summary(str(pairs[0][1].parent if len(pairs) > 1 else pairs[0][1]), len(pairs),
                    time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))
+
+
+def _colorized(net: Colorizer, frames, reference: Path | None):
+    """BGR stills colorized (as the official pipeline, bit for bit); with a ``reference``, guided by it."""
+    if reference is None:
+        yield from net.colorize_stream(frames, order="bgr")
+        return
+    for bgr in frames:
+        L, ab = net.predict([bgr], order="bgr")
+        guided = ChromaGuide({0: reference}).push(L[0], ab[0], 0)[0].ab
+        yield net.finish(L[0], guided, "bgr", bgr.dtype)
+
+
+def _still_reference(specs) -> Path:
+    specs = [str(s) for s in specs]
+    if len(specs) != 1 or "@" in specs[0] or Path(specs[0]).is_dir():
+        raise VidcolorError(f"a still takes one reference, as --reference FILE (got {', '.join(specs)})")
+    return Path(specs[0])
 
 
 def colorize_path(src, dst, **options) -> Summary:
@@ -532,10 +609,14 @@ def colorize_path(src, dst, **options) -> Summary:
         raise VidcolorError(f"{src}: --smooth-strength smooths a film's color over time; a still has no time to "
                             "smooth over")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
+    references = options.get("references")
     if not src.is_dir():
         if stills_options.pop("recursive", False):
             raise VidcolorError(f"{src}: --recursive is for a folder of stills")
-        return colorize_image(src, dst, **stills_options)
+        return colorize_image(src, dst, reference=_still_reference(references) if references else None,
+                              **stills_options)
+    if references:
+        raise VidcolorError(f"{src}: references are for one film or one still, not a folder of stills")
     return colorize_folder(src, dst, **stills_options)
 
 

@@ -18,8 +18,10 @@ from .manifest import Manifest
 from .segments import Plan, Segment
 
 def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interlace | None = None,
-                     report: bool = False, sequence: bool = False) -> str | None:
+                     report: bool = False, sequence: bool = False, references: bool = False) -> str | None:
     """Why a film must be colorized in one piece (and so cannot resume inside), or None."""
+    if references:
+        return "references are carried through whole shots, across any segment's edge"
     if sequence:
         return "an image sequence is read in one pass"
     if report:

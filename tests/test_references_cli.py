@@ -1,0 +1,136 @@
+"""The restorer's loop through the command line: keyframes out, one corrected, the film follows it;
+stills take a reference too; bad references are named before anything is decoded."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from media_factory import color_texture, decoded_rgb, translate, write_frames
+from vidcolor import lab
+
+TARGET = np.float32([55.0, 35.0])  # the corrected color, Lab ab: a strong orange-red
+
+
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory):
+    """Two different pans joined by a hard cut at frame 12, in gray."""
+    a, b = color_texture(160, 96, seed=4), color_texture(160, 96, seed=5)
+    b = (255 * (b / 255.0) ** 2.5).astype(np.uint8)  # a darker scene, unlike the first: a cut
+    frames = [translate(a, i, 0) for i in range(12)] + [translate(b, 0, 0.5 * i) for i in range(12)]
+    gray = [np.repeat(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2) for f in frames]
+    return write_frames(tmp_path_factory.mktemp("film") / "film.mp4", gray)
+
+
+def ab_of(frames) -> np.ndarray:
+    return np.stack([lab.split(f)[1] for f in frames])
+
+
+def recolored(path, ab=TARGET) -> np.ndarray:
+    """The image at ``path`` in another color, its lightness kept: a restorer's correction."""
+    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    L, _ = lab.split(rgb)
+    return lab.compose(L, np.broadcast_to(ab, L.shape + (2,)).astype(np.float32))
+
+
+def test_keyframes_out_one_corrected_and_its_shot_follows(cli, two_shots, tmp_path):
+    refs = tmp_path / "refs"
+    code, output = cli("keyframes", two_shots, "-o", refs, quiet=False)
+    assert code == 0, output
+    names = sorted(p.name for p in refs.glob("*.png"))
+    assert len(names) == 2 and names[1] >= "000012.png"  # one per shot, named by frame number
+    assert f"wrote 2 keyframe(s) of 2 shot(s) into {refs}" in output
+    record = json.loads((refs / ".vidcolor-keyframes.json").read_text())
+    assert sorted(record["files"]) == names
+
+    plain, untouched = tmp_path / "plain.mkv", tmp_path / "untouched.mkv"
+    assert cli(two_shots, "-o", plain, "--codec", "ffv1")[0] == 0
+    code, output = cli(two_shots, "-o", untouched, "--codec", "ffv1", "--references", refs, quiet=False)
+    assert code == 0, output
+    assert "2 of 2 keyframes are as vidcolor keyframes wrote them: only the corrected ones are references" in output
+    assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(plain), decoded_rgb(untouched)))
+
+    first = refs / names[0]
+    cv2.imwrite(str(first), cv2.cvtColor(recolored(first), cv2.COLOR_RGB2BGR))
+    guided = tmp_path / "guided.mkv"
+    code, output = cli(two_shots, "-o", guided, "--codec", "ffv1", "--references", refs)
+    assert code == 0, output
+    before, after = ab_of(decoded_rgb(plain)), ab_of(decoded_rgb(guided))
+    shot = after[:12].reshape(-1, 2)
+    assert np.abs(np.median(shot, axis=0) - TARGET).max() < 6  # the whole first shot follows
+    assert np.abs(np.median(before[:12].reshape(-1, 2), axis=0) - TARGET).max() > 20  # which it did not
+    assert np.abs(after[12:] - before[12:]).mean() < 0.5  # the second shot is untouched: nothing crosses the cut
+
+
+def test_one_reference_given_by_its_time(cli, two_shots, tmp_path):
+    frames = decoded_rgb(two_shots)
+    key = tmp_path / "key.png"
+    cv2.imwrite(str(key), cv2.cvtColor(recolored_rgb(frames[18]), cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.mkv"
+    code, output = cli(two_shots, "-o", out, "--codec", "ffv1", "--reference", f"{key}@0.75")  # frame 18
+    assert code == 0, output
+    shot = ab_of(decoded_rgb(out))[12:].reshape(-1, 2)
+    # This shot is dark: the key's own colors, as an RGB file holds them, are the target.
+    target = np.median(lab.split(cv2.cvtColor(cv2.imread(str(key)), cv2.COLOR_BGR2RGB))[1].reshape(-1, 2), axis=0)
+    assert np.abs(np.median(shot, axis=0) - target).max() < 6
+
+    missing = tmp_path / "missing.png"
+    code, output = cli(two_shots, "-o", tmp_path / "x.mkv", "--reference", f"{missing}@0.5")
+    assert code == 1 and output.strip() == f"vidcolor: error: {missing}: no such file"
+
+
+def recolored_rgb(rgb: np.ndarray) -> np.ndarray:
+    L, _ = lab.split(rgb)
+    return lab.compose(L, np.broadcast_to(TARGET, L.shape + (2,)).astype(np.float32))
+
+
+def test_a_still_takes_its_colors_from_a_reference(cli, tmp_path):
+    rgb = color_texture(96, 64, seed=2)
+    gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    still, ref, out = tmp_path / "photo.png", tmp_path / "ref.png", tmp_path / "photo_color.png"
+    cv2.imwrite(str(still), gray)
+    cv2.imwrite(str(ref), cv2.cvtColor(cv2.resize(recolored_rgb(gray), (48, 32)), cv2.COLOR_RGB2BGR))  # any size
+    code, output = cli(still, "-o", out, "--reference", ref)
+    assert code == 0, output
+    colored = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    assert np.abs(np.median(lab.split(colored)[1].reshape(-1, 2), axis=0) - TARGET).max() < 6
+    assert np.abs(lab.split(colored)[0] - lab.split(gray)[0]).mean() < 0.5  # its own lightness (8-bit RGB: to gamut)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda d: cv2.imwrite(str(d / "000003.png"), np.zeros((50, 50, 3), np.uint8)),
+     ["000003.png: 50x50 is not of the film's aspect ratio (160x96)"]),
+    (lambda d: cv2.imwrite(str(d / "000300.png"), np.zeros((96, 160, 3), np.uint8)),
+     ["000300.png: frame 300", "past the end of the film, which has 24 frames"]),
+    (lambda d: cv2.imwrite(str(d / "shot one.png"), np.zeros((96, 160, 3), np.uint8)),
+     ["shot one.png: a reference is named by its frame number (000240.png) or timecode (00-00-10-00.png)"]),
+    (lambda d: (d / "000002.png").write_bytes(b"not an image"), ["000002.png: not a readable image"]),
+], ids=["aspect", "past-end", "name", "unreadable"])
+def test_bad_references_fail_before_decoding_naming_the_file(cli, two_shots, tmp_path, make, words):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    make(refs)
+    code, output = cli(two_shots, "-o", tmp_path / "out.mp4", "--references", refs, quiet=False)
+    assert code == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidcolor: error: "), output
+    for word in words:
+        assert word in lines[0], output
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_references_are_per_film_not_per_batch(cli, two_shots, tmp_path):
+    code, output = cli("batch", two_shots, "-o", tmp_path / "out", "--references", tmp_path)
+    assert code == 2 and "references are per film" in output
+
+
+def test_the_api_takes_keyframes_as_arrays(colorizer, two_shots, tmp_path):
+    from vidcolor import colorize_video
+
+    frames = decoded_rgb(two_shots)
+    out = tmp_path / "api.mkv"
+    summary = colorize_video(two_shots, out, colorizer=colorizer, codec="ffv1", quiet=True,
+                             references={5: recolored_rgb(frames[5])})
+    assert summary.provenance["settings"]["references"][0].startswith("5:")
+    shot = ab_of(decoded_rgb(out))[:12].reshape(-1, 2)
+    assert np.abs(np.median(shot, axis=0) - TARGET).max() < 6

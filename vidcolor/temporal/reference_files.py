@@ -1,0 +1,115 @@
+"""Reference keyframes on disk: which frame each one is, read and checked before anything is decoded.
+
+A folder given to ``--references`` holds color images named by the frame they are of, counted
+from the film's first picture: ``000240.png`` (frame 240, the name ``vidcolor keyframes``
+writes), or by timecode on the picture's clock, ``00-00-10-00.png`` (HH-MM-SS-FF, frames at the
+film's rate). ``--reference FILE@TIME`` names one with TIME as ``--start`` takes it (seconds or
+[HH:]MM:SS.ms). Only the chroma of a reference is used; an RGBA one is partial (its opaque
+pixels are the reference).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import Notice, VidcolorError
+from ..media.images import IMAGE_EXTENSIONS, read_image
+from ..media.timeline import clock, parse_time
+
+# What `vidcolor keyframes` wrote, so that a keyframe left as it was is not taken for a reference.
+RECORD = ".vidcolor-keyframes.json"
+_FRAME = re.compile(r"^(\d+)$")
+_TIMECODE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+
+
+def reference_frames(specs, rate: Fraction, frames: int | None) -> dict[int, Path]:
+    """``{frame number: file}`` of ``specs`` (folders, and ``FILE@TIME`` strings), every name and
+    time checked against the film (``rate`` frames a second; ``frames`` in it, where known)."""
+    found: dict[int, Path] = {}
+    for spec in specs:
+        spec = str(spec)
+        path = Path(spec)
+        if path.is_dir():
+            pairs = _folder(path, rate)
+        elif "@" in spec:
+            file, _, when = spec.rpartition("@")
+            seconds = parse_time(when, f"--reference {spec}")
+            pairs = [(round(Fraction(seconds).limit_denominator(1_000_000) * rate), Path(file))]
+        else:
+            raise VidcolorError(f"{spec}: not a folder of references, nor FILE@TIME (for one reference)")
+        for number, file in pairs:
+            if frames is not None and number >= frames:
+                raise VidcolorError(f"{file}: frame {number} ({clock(number / rate)}) is past the end of the film, "
+                                    f"which has {frames} frames ({clock(frames / rate)})")
+            if number in found and found[number] != file:
+                raise VidcolorError(f"{file} and {found[number]} are both references for frame {number}")
+            found[number] = file
+    return found
+
+
+def _folder(folder: Path, rate: Fraction) -> list[tuple[int, Path]]:
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+    if not images:
+        raise VidcolorError(f"{folder}: no reference images in this folder (named by frame, 000240.png, or "
+                            "timecode, 00-00-10-00.png)")
+    same = untouched(folder)
+    if same:
+        warnings.warn(f"{folder}: {len(same)} of {len(images)} keyframes are as vidcolor keyframes wrote them: "
+                      "only the corrected ones are references", Notice, stacklevel=4)
+        images = [p for p in images if p.name not in same]
+    pairs = []
+    for image in images:
+        stem = image.stem
+        if m := _FRAME.match(stem):
+            pairs.append((int(m[1]), image))
+        elif m := _TIMECODE.match(stem):
+            h, mi, s, f = map(int, m.groups())
+            per_second = round(rate)
+            if f >= per_second:
+                raise VidcolorError(f"{image}: frame {f} of a second in a timecode, at {per_second} frames a second")
+            pairs.append((round((h * 3600 + mi * 60 + s) * rate) + f, image))
+        else:
+            raise VidcolorError(f"{image}: a reference is named by its frame number (000240.png) or timecode "
+                                "(00-00-10-00.png)")
+    return pairs
+
+
+def untouched(folder: Path) -> set[str]:
+    """Names of the keyframes in ``folder`` still as ``vidcolor keyframes`` wrote them."""
+    try:
+        files = json.loads((folder / RECORD).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    return {name for name, digest in files.items()
+            if (folder / name).is_file() and hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest}
+
+
+def read_reference(path: Path) -> np.ndarray:
+    """A reference as (H, W, 3) RGB or (H, W, 4) RGBA uint8."""
+    bgr, alpha = read_image(path)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb if alpha is None else np.dstack([rgb, alpha])
+
+
+def check_references(found: dict[int, Path], frame_shape: tuple[int, int]) -> None:
+    """Each reference readable and of the film's aspect ratio (``frame_shape``: H, W), before any
+    decoding. They are read again when their frame comes: a film's worth of keyframes stays on disk."""
+    from .references import reference_from_image
+
+    for number, image in found.items():
+        name = f"reference for frame {number}" if isinstance(image, np.ndarray) else str(image)
+        reference_from_image(image if isinstance(image, np.ndarray) else read_reference(Path(image)), frame_shape,
+                             (8, 8), name)
+
+
+def identity(found: dict) -> list[str]:
+    """What the references are, for a run's settings: each frame with its file's (or array's) SHA-256."""
+    return [f"{n}:{hashlib.sha256(v.tobytes() if isinstance(v, np.ndarray) else Path(v).read_bytes()).hexdigest()[:16]}"
+            for n, v in sorted(found.items())]

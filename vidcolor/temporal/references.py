@@ -1,0 +1,349 @@
+"""Colors the film must follow: reference keyframes, whole or partial, carried through their shot.
+
+A reference says what the color of some pixels of one frame should be: a keyframe (a color
+version of the frame) or a partial one (RGBA: only its opaque pixels count). What is carried is
+the *correction*, the reference's ab less the model's ab on that frame, so a keyframe equal to
+the model's own colors changes nothing. It reaches the other frames of its shot two ways:
+
+- **Along the flow**, the smoother's (forward-backward, motion-boundary and lightness trust): the
+  correction is warped frame by frame, forward and backward from its keyframe, its confidence
+  multiplied by the trust at each step, so it holds where the same surface is seen again. Where
+  the reference differs from the model clearly (by ``ABSOLUTE_FROM`` ab units or more), it is the
+  reference's own color that is carried, not the model's plus a correction: the model's flicker
+  does not come back through it. Where they agree, the model's color stands.
+- **Through the model's own consistency.** Within a shot the model gives the same wrong color to
+  the same object, so at the keyframe vidcolor learns how the model's colors map to the
+  reference's: the mean correction per bin of (lightness, predicted a, predicted b), with its
+  confidence (how much of the keyframe is in the bin, and how much it agrees). Where the flow
+  cannot follow (new content, occlusions, far from the keyframe), the same correction applies to
+  the same predicted color, as far as the bin is confident.
+
+Between two keyframes of a shot, both count, weighted linearly by distance in time. Nothing
+crosses a scene cut, and where nothing applies the model's colors stand exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .. import lab
+from ..errors import VidcolorError
+from .flow import FLOW_SIZE, landed, sample
+from .motion import MotionTracker, Step
+from .smoother import _at_size
+
+# Bins of the mapping from the model's colors to the reference's: lightness in steps of 10, a and
+# b in steps of 6 Lab units over [-96, 96) (DDColor's ab stays well inside).
+L_STEP, AB_STEP, AB_LIMIT = 10.0, 6.0, 96.0
+L_BINS, AB_BINS = int(100 / L_STEP) + 1, int(2 * AB_LIMIT / AB_STEP)
+# Keyframe pixels (of the ab grid) a bin needs for half confidence; a bin's correction counts
+# fully only where its pixels agree (their spread, in ab units, small beside the correction).
+SUPPORT = 24.0
+SPREAD = 6.0
+ASPECT_TOLERANCE = 0.02  # a reference may be scaled, not reshaped
+APPLY_SIZE = 256  # the mapping is looked up on at most about this many pixels a side
+# A correction this large (ab units) carries the reference's color itself; smaller ones, in
+# proportion, the model's color plus the correction.
+ABSOLUTE_FROM = 8.0
+
+
+@dataclass
+class Reference:
+    """What one frame's colors should be: Lab ab (h, w, 2) and how much each pixel is meant (h, w)."""
+
+    ab: np.ndarray
+    weight: np.ndarray
+
+
+def reference_from_image(image: np.ndarray, frame_shape: tuple[int, int], grid: tuple[int, int],
+                         name: str = "reference") -> Reference:
+    """A keyframe (H', W', 3) uint8 RGB, or a partial one (H', W', 4) RGBA whose opaque pixels are
+    the reference, for frames of ``frame_shape`` (H, W), on the chroma's ``grid`` (h, w). Any size
+    of the frame's aspect ratio; only its chroma is used."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise VidcolorError(f"{name}: a reference is an 8-bit RGB or RGBA image, not {image.dtype} {image.shape}")
+    (H, W), (h, w) = frame_shape, grid
+    ih, iw = image.shape[:2]
+    if abs(iw / ih - W / H) > ASPECT_TOLERANCE * W / H:
+        raise VidcolorError(f"{name}: {iw}x{ih} is not of the film's aspect ratio ({W}x{H}); "
+                            "scale it, do not crop it")
+    rgb = np.ascontiguousarray(image[..., :3])
+    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    ab = lab.split(small)[1]
+    if image.shape[2] == 3:
+        weight = np.ones((h, w), np.float32)
+    else:
+        weight = cv2.resize(image[..., 3].astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_AREA)
+    return Reference(ab.astype(np.float32), weight.astype(np.float32))
+
+
+class ChromaMapping:
+    """The correction a keyframe asks of each predicted color: fit on the keyframe, applied to
+    the other frames of its shot where the flow cannot carry the keyframe itself."""
+
+    def __init__(self, L: np.ndarray, ab: np.ndarray, correction: np.ndarray, weight: np.ndarray):
+        index = _bins(L, ab)
+        size = L_BINS * AB_BINS * AB_BINS
+
+        def total(values):
+            return _spread_bins(np.bincount(index, weights=values.ravel(), minlength=size))
+
+        count = total(weight)
+        sums = [total(weight * correction[..., c]) for c in (0, 1)]
+        squares = total(weight * (correction ** 2).sum(axis=2))
+        held = count > 1e-6
+        mean = np.zeros((size, 2), np.float32)
+        for c in (0, 1):
+            mean[held, c] = sums[c][held] / count[held]
+        variance = np.zeros(size, np.float32)
+        variance[held] = np.maximum(squares[held] / count[held] - (mean[held] ** 2).sum(axis=1), 0)
+        agreement = 1.0 / (1.0 + variance / (SPREAD ** 2 + 0.25 * (mean ** 2).sum(axis=1)))
+        confidence = (count / (count + SUPPORT) * agreement).astype(np.float32)
+        self._table = np.concatenate([mean * confidence[:, None], confidence[:, None]], axis=1)
+
+    def apply(self, L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the correction (h, w, 2), its confidence (h, w)) for a frame of the shot, interpolated
+        between bins (trilinearly), so that a color moving a little moves its correction a little.
+        On a grid over APPLY_SIZE pixels wide it is worked out at half size and scaled up: the
+        correction is a color's, smooth across the picture but for edges a pixel or two wide."""
+        h, w = L.shape
+        if max(h, w) > APPLY_SIZE:
+            half = (max(1, w // 2), max(1, h // 2))
+            small = self.apply(cv2.resize(L, half, interpolation=cv2.INTER_AREA),
+                               cv2.resize(ab, half, interpolation=cv2.INTER_AREA))
+            return tuple(cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in small)
+        out = np.zeros((L.size, 3), np.float32)  # correction times confidence, and confidence
+        for index, share in _corners(L, ab):
+            out += share[:, None] * self._table[index]
+        confidence = out[:, 2]
+        correction = out[:, :2] / np.maximum(confidence, 1e-6)[:, None]
+        return correction.reshape(h, w, 2), confidence.reshape(h, w)
+
+
+def _coordinates(L: np.ndarray, ab: np.ndarray):
+    """Each pixel's place in the table, in bins: lightness bins centred on multiples of L_STEP,
+    a and b bins on the middles of their steps."""
+    return (L.ravel() / L_STEP, (ab[..., 0].ravel() + AB_LIMIT) / AB_STEP - 0.5,
+            (ab[..., 1].ravel() + AB_LIMIT) / AB_STEP - 0.5)
+
+
+def _bins(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """The nearest bin of each pixel."""
+    l, a, b = (np.rint(c).astype(np.int64) for c in _coordinates(L, ab))
+    return _index(l, a, b)
+
+
+def _index(l, a, b) -> np.ndarray:
+    l, a, b = np.clip(l, 0, L_BINS - 1), np.clip(a, 0, AB_BINS - 1), np.clip(b, 0, AB_BINS - 1)
+    return (l * AB_BINS + a) * AB_BINS + b
+
+
+def _corners(L: np.ndarray, ab: np.ndarray):
+    """The eight bins around each pixel, with their trilinear shares."""
+    coordinates = _coordinates(L, ab)
+    low = [np.floor(c).astype(np.int64) for c in coordinates]
+    frac = [(c - f).astype(np.float32) for c, f in zip(coordinates, low)]
+    for dl in (0, 1):
+        for da in (0, 1):
+            for db in (0, 1):
+                share = ((frac[0] if dl else 1 - frac[0]) * (frac[1] if da else 1 - frac[1]) *
+                         (frac[2] if db else 1 - frac[2]))
+                yield _index(low[0] + dl, low[1] + da, low[2] + db), share
+
+
+def _spread_bins(table: np.ndarray) -> np.ndarray:
+    """Each bin's total with half of its neighbours' in a and b: a color at a bin's edge is
+    mapped as its neighbours are."""
+    t = table.reshape(L_BINS, AB_BINS, AB_BINS)
+    out = t.copy()
+    for axis in (1, 2):
+        out[(slice(None),) * axis + (slice(1, None),)] += 0.5 * t[(slice(None),) * axis + (slice(None, -1),)]
+        out[(slice(None),) * axis + (slice(None, -1),)] += 0.5 * t[(slice(None),) * axis + (slice(1, None),)]
+    return out.ravel()
+
+
+# What a reference carries to a frame, channel by channel, each times its confidence c: the
+# correction R (the reference's ab less the model's at the keyframe), how absolute it is (alpha),
+# the model's ab at the keyframe P times alpha, and c itself.
+_R, _ALPHA, _P, _C = slice(0, 2), 2, slice(3, 5), 5
+
+
+def _carry(carried: np.ndarray, flow: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """Carry onto the next frame (``flow``: where its pixels are found in the frame carried from),
+    the confidence times the trust there."""
+    h, w = carried.shape[:2]
+    x, y, weight = _at_size(flow, trust, h, w)
+    weight = weight * landed(x, y)
+    return sample(carried, x, y) * weight[..., None]
+
+
+def _by_flow(carried: np.ndarray, ab_t: np.ndarray) -> np.ndarray:
+    """The change a carried reference makes to frame t's ab: c R + c alpha (P - ab_t), that is, where
+    alpha is 1, c times the reference's color in place of the model's."""
+    return carried[..., _R] + carried[..., _P] - carried[..., _ALPHA, None] * ab_t
+
+
+# How far back a keyframe reaches (frames before it in its shot): frames wait this long for a
+# keyframe ahead of them, so memory stays bounded (about 4 MB a frame at a 512 grid).
+LOOK_BACK = 48
+
+
+@dataclass
+class Guided:
+    ab: np.ndarray  # guided ab, the shape given
+    tag: object  # the caller's tag, passed through
+    reach: float  # share of the frame's pixels the references hold (flow or mapping), 0 to 1
+
+
+@dataclass
+class _Pending:
+    """A frame waiting for a keyframe ahead of it: what it needs for the backward pass."""
+
+    position: float
+    L: np.ndarray  # lightness on the chroma's grid
+    ab: np.ndarray
+    step: Step
+    tag: object
+    before: tuple[np.ndarray, np.ndarray] | None  # the change and reach from the keyframe before it
+    before_at: float | None  # that keyframe's position
+
+
+class ChromaGuide:
+    """Streaming: ``push`` frames in order, get guided ones back in order; ``flush`` at the end.
+
+    ``references``: ``{position: image}`` (a keyframe, RGB or RGBA, see ``reference_from_image``,
+    or its file),
+    where a position is what the caller passes with each frame (a frame index, or a time), and
+    ``frame_step`` the distance between consecutive frames in those units. A frame is returned at
+    once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
+    """
+
+    def __init__(self, references: dict, *, frame_step: float = 1.0, look_back: int = LOOK_BACK,
+                 flow_size: int = FLOW_SIZE, tracker: MotionTracker | None = None):
+        self.images = dict(references)
+        self.keys = sorted(self.images)
+        self.frame_step, self.look_back = frame_step, look_back
+        self.tracker = tracker or MotionTracker(flow_size)
+        self._pending: list[_Pending] = []
+        self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
+
+    def push(self, L: np.ndarray, ab: np.ndarray, position: float, tag=None) -> list[Guided]:
+        ab = np.asarray(ab, np.float32)
+        step = self.tracker.push(L)
+        small_L = cv2.resize(L, ab.shape[1::-1], interpolation=cv2.INTER_AREA)
+        out = []
+        if step.pair is None:  # a new shot: no keyframe ahead can reach the frames waiting
+            out += self._release()
+            self._forward = None
+        elif self._forward is not None:
+            k, carried, mapping = self._forward
+            self._forward = (k, _carry(carried, step.pair.bw, step.pair.trust_bw), mapping)
+        if position in self.images:
+            return out + self._keyframe(L.shape, small_L, ab, step, position, tag)
+        before = self._change(self._forward, small_L, ab)
+        frame = _Pending(position, small_L, ab, step, tag, before, self._forward[0] if self._forward else None)
+        ahead = next((k for k in self.keys if k > position), None)
+        if ahead is not None and (ahead - position) / self.frame_step <= self.look_back:
+            self._pending.append(frame)
+            return out
+        return out + self._release() + [_finish(frame, [(before, 1.0)] if before else [])]
+
+    def flush(self) -> list[Guided]:
+        return self._release()
+
+    def _keyframe(self, shape, small_L, ab, step, position, tag) -> list[Guided]:
+        image = self.images[position]
+        if not isinstance(image, np.ndarray):  # a file, read when its frame comes
+            from .reference_files import read_reference
+
+            image, name = read_reference(image), str(image)
+        else:
+            name = f"reference for frame {position}"
+        ref = reference_from_image(image, shape, ab.shape[:2], name)
+        carried = _start(ref, ab)
+        mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight)
+        forward = (position, carried, mapping)
+        # The frames waiting, back to front: carry the keyframe onto each along its flow forward.
+        back, after = carried, step
+        out = []
+        for frame in reversed(self._pending):
+            back = _carry(back, after.pair.fw, after.pair.trust_fw)
+            after = frame.step
+            now = self._change((position, back, mapping), frame.L, frame.ab)
+            shares = [(now, 1.0)]
+            if frame.before is not None:
+                w = (position - frame.position) / (position - frame.before_at)
+                shares = [(frame.before, w), (now, 1.0 - w)]
+            out.append(_finish(frame, shares))
+        self._pending = []
+        self._forward = forward
+        own = self._change(forward, small_L, ab)
+        return out[::-1] + [_finish(_Pending(position, small_L, ab, step, tag, None, None), [(own, 1.0)])]
+
+    def _release(self) -> list[Guided]:
+        out = [_finish(f, [(f.before, 1.0)] if f.before else []) for f in self._pending]
+        self._pending = []
+        return out
+
+    @staticmethod
+    def _change(forward, small_L, ab) -> tuple[np.ndarray, np.ndarray] | None:
+        """(the change a keyframe's carried reference makes to a frame, and its reach per pixel)."""
+        if forward is None:
+            return None
+        _, carried, mapping = forward
+        mapped, mapped_confidence = mapping.apply(small_L, ab)
+        by_flow = carried[..., _C]
+        change = _by_flow(carried, ab) + ((1.0 - by_flow) * mapped_confidence)[..., None] * mapped
+        return change, np.maximum(by_flow, mapped_confidence)
+
+
+def _start(ref: Reference, ab_k: np.ndarray) -> np.ndarray:
+    """What a keyframe carries, on its own frame."""
+    correction = ref.ab - ab_k
+    alpha = np.clip(np.linalg.norm(correction, axis=2) / ABSOLUTE_FROM, 0.0, 1.0)
+    c = ref.weight
+    return np.dstack([correction * c[..., None], alpha * c, ab_k * (alpha * c)[..., None], c]).astype(np.float32)
+
+
+def _finish(frame: _Pending, shares) -> Guided:
+    if not shares:
+        return Guided(frame.ab, frame.tag, 0.0)
+    ab = frame.ab.copy()
+    held = np.zeros(ab.shape[:2], np.float32)
+    for (change, reach), w in shares:
+        ab += np.float32(w) * change
+        held = np.maximum(held, np.float32(w) * reach)
+    return Guided(ab, frame.tag, float(held.mean()))
+
+
+def guide_chroma(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = FLOW_SIZE) -> np.ndarray:
+    """The predicted chroma ``ab`` of a clip, made to follow ``references``.
+
+    ``L``: (N, H, W) float32 Lab lightness in [0, 100]; ``ab``: (N, h, w, 2) float32 Lab a, b of
+    the same frames (at the frames' size or lower, such as a model's grid); ``references``: a dict
+    ``{frame index: image}``, each an (H', W', 3) uint8 RGB keyframe or an (H', W', 4) RGBA
+    partial one (its opaque pixels are the reference), of the frames' aspect ratio. Returns the
+    guided ab, same shape; frames no reference reaches come back as given. The streaming
+    pipeline uses the same ``ChromaGuide``; here every keyframe reaches back through its whole shot.
+    """
+    return guide(L, ab, references, flow_size=flow_size)[0]
+
+
+def guide(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = FLOW_SIZE):
+    """``guide_chroma``, and each frame's reach (the share of its pixels the references hold)."""
+    L = np.asarray(L, np.float32)
+    ab = np.asarray(ab, np.float32)
+    if L.ndim != 3 or ab.ndim != 4 or ab.shape[-1] != 2 or len(L) != len(ab):
+        raise ValueError(f"expected L (N, H, W) and ab (N, h, w, 2); got {L.shape} and {ab.shape}")
+    for index in references:
+        if not 0 <= int(index) < len(L):
+            raise VidcolorError(f"reference for frame {index}: the clip has frames 0 to {len(L) - 1}")
+    guide_ = ChromaGuide({int(k): v for k, v in references.items()}, look_back=len(L), flow_size=flow_size)
+    out, reach = np.empty_like(ab), np.zeros(len(L), np.float32)
+    done = [g for t in range(len(L)) for g in guide_.push(L[t], ab[t], t, tag=t)] + guide_.flush()
+    for g in done:
+        out[g.tag], reach[g.tag] = g.ab, g.reach
+    return out, reach
