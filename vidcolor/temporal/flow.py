@@ -111,6 +111,18 @@ def sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return cv2.remap(img, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def at_size(flow: np.ndarray, weight: np.ndarray, h: int, w: int):
+    """remap's maps for sampling along ``flow`` (at the working resolution) and ``weight``, at h x w:
+    the chroma's resolution, which may be another (a model's square grid)."""
+    fh, fw = flow.shape[:2]
+    if (fh, fw) == (h, w):
+        return *positions(flow), weight
+    gx, gy = grid(h, w)
+    flow_x, flow_y = cv2.split(cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR))
+    weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.scaleAdd(flow_x, w / fw, gx), cv2.scaleAdd(flow_y, h / fh, gy), weight
+
+
 def landed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """True where the positions (x, y) lie inside their picture."""
     h, w = x.shape

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import VidcolorError
 from ..stages import Workers
-from .flow import FLOW_SIZE, grid, landed, positions, sample
+from .flow import FLOW_SIZE, at_size, landed, positions, sample
 from .cuts import HISTORY
 from .motion import MotionTracker, Step
 
@@ -182,7 +182,7 @@ def _blend(own: np.ndarray, sides: list[list[tuple]], weights: list[float], pres
         flow = trust = None
         for k, (ab, step_flow, step_trust) in enumerate(side, 1):
             flow, trust = _chain(flow, trust, step_flow, step_trust)
-            x, y, weight = _at_size(flow, trust * np.float32(weights[k]), h, w)
+            x, y, weight = at_size(flow, trust * np.float32(weights[k]), h, w)
             warped_a, warped_b = cv2.split(sample(ab, x, y))
             cv2.accumulateProduct(warped_a, weight, a)
             cv2.accumulateProduct(warped_b, weight, b)
@@ -209,17 +209,6 @@ def _chain(flow, trust, step_flow, step_trust):
     chained_trust *= trust
     chained_trust *= landed(x, y)
     return chained, chained_trust
-
-
-def _at_size(flow: np.ndarray, weight: np.ndarray, h: int, w: int):
-    """remap's maps and the weights at the chroma's resolution."""
-    fh, fw = flow.shape[:2]
-    if (fh, fw) == (h, w):
-        return *positions(flow), weight
-    gx, gy = grid(h, w)
-    flow_x, flow_y = cv2.split(cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR))
-    weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.scaleAdd(flow_x, w / fw, gx), cv2.scaleAdd(flow_y, h / fh, gy), weight
 
 
 def smooth_chroma(L: np.ndarray, ab: np.ndarray, *, strength: float = DEFAULT_STRENGTH,
