@@ -7,6 +7,8 @@ plus mild flicker) stands in for the model. Measured against the true colors, ov
 
 - the prediction as given;
 - with the true first frame of each shot as its keyframe (over the shot, and its last 4 frames);
+- with 20 color hints on each shot's first frame (points around the centre, each the mean true
+  color of a 1 to 9 pixel patch);
 - with a partial keyframe (the first frame's central half opaque), inside that region;
 - with a keyframe in the first shot only: how far the other shots move (nothing may cross a cut);
 - with a keyframe equal to the prediction's own colors: how far anything moves;
@@ -37,6 +39,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "media" / "video" / "c
 SHOTS = [("mdn_flower.mp4", 0), ("mdn_stream-of-water.mp4", 0), ("moviepy_big_buck_bunny_0_30.webm", 400)]
 SHOT_FRAMES = 24
 TAIL = 4  # "the last frames of a shot"
+HINTS = 20  # color points on each shot's first frame
 
 
 def read_shot(path: Path, first: int, n: int, size: tuple[int, int]) -> list[np.ndarray]:
@@ -89,6 +92,20 @@ def with_colors(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return lab.compose(L, ab)
 
 
+def hints_from(rgb: np.ndarray, seed: int, n: int = HINTS) -> list[dict]:
+    """``n`` color points around the centre of a frame, each the mean true color of a 1 to 9 pixel patch."""
+    rng = np.random.default_rng(seed)
+    h, w = rgb.shape[:2]
+    hints = []
+    for _ in range(n):
+        x = int(np.clip(rng.normal(w / 2, w / 5), 1, w - 2))
+        y = int(np.clip(rng.normal(h / 2, h / 5), 1, h - 2))
+        r = int(rng.integers(0, 2))  # a 1x1 or 3x3 patch
+        patch = rgb[y - r:y + r + 1, x - r:x + r + 1].reshape(-1, 3).mean(axis=0)
+        hints.append({"x": x, "y": y, "color": [int(round(c)) for c in patch], "radius": r + 1})
+    return hints
+
+
 def central_half(h: int, w: int) -> np.ndarray:
     mask = np.zeros((h, w), bool)
     ch, cw = round(h / 2 ** 0.5), round(w / 2 ** 0.5)
@@ -103,6 +120,8 @@ def measure(rgb, L, ab, pred, starts) -> dict:
     m = {"prediction": error(pred, ab), "prediction_tail": error(pred[tails], ab[tails])}
     keyed, m["reach_keyframes"] = guide(L, pred, {s: rgb[s] for s in starts})
     m["keyframes"], m["keyframes_tail"] = error(keyed, ab), error(keyed[tails], ab[tails])
+    hinted = guide(L, pred, {s: hints_from(rgb[s], seed=s) for s in starts})[0]
+    m["hints"], m["hints_tail"] = error(hinted, ab), error(hinted[tails], ab[tails])
     mask = central_half(*L.shape[1:])
     partial = {}
     for s in starts:
@@ -152,6 +171,8 @@ def main() -> int:
         ("prediction as given", m["prediction"], 1.0),
         ("keyframe on each shot's first frame, whole shots", m["keyframes"], m["keyframes"] / p),
         (f"  the last {TAIL} frames of each shot", m["keyframes_tail"], m["keyframes_tail"] / m["prediction_tail"]),
+        (f"{HINTS} color hints on each shot's first frame", m["hints"], m["hints"] / p),
+        (f"  the last {TAIL} frames of each shot", m["hints_tail"], m["hints_tail"] / m["prediction_tail"]),
         ("partial keyframe (central half), inside it", m["partial_inside"],
          m["partial_inside"] / m["prediction_inside"]),
         ("keyframe in the first shot only: that shot", m["first_shot_only_own"],

@@ -130,3 +130,17 @@ def test_bad_references_are_named(water):
     # Any size of the same aspect is fine: only its chroma counts.
     half = cv2.resize(rgb[0], (120, 90), interpolation=cv2.INTER_AREA)
     assert error(guide_chroma(L, pred, {0: half}), ab) <= 0.45 * error(pred, ab)
+
+
+def test_twenty_color_hints_on_the_first_frame(water):
+    rgb, L, ab, pred = water
+    rng = np.random.default_rng(1)
+    h, w = L.shape[1:]
+    hints = []
+    for _ in range(20):
+        x, y = int(np.clip(rng.normal(w / 2, w / 5), 1, w - 2)), int(np.clip(rng.normal(h / 2, h / 5), 1, h - 2))
+        hints.append({"x": x, "y": y, "color": [int(c) for c in rgb[0][y, x]], "radius": 1})
+    guided = guide_chroma(L, pred, {0: hints})
+    assert error(guided, ab) <= 0.80 * error(pred, ab)
+    with pytest.raises(VidcolorError, match=r"hints for frame 0: hint 1: \(999, 5\) is outside the 240x180 frame"):
+        guide_chroma(L, pred, {0: [{"x": 999, "y": 5, "color": "#ff0000"}]})

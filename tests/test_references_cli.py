@@ -121,7 +121,7 @@ def test_bad_references_fail_before_decoding_naming_the_file(cli, two_shots, tmp
 
 def test_references_are_per_film_not_per_batch(cli, two_shots, tmp_path):
     code, output = cli("batch", two_shots, "-o", tmp_path / "out", "--references", tmp_path)
-    assert code == 2 and "references are per film" in output
+    assert code == 2 and "references and hints are per film" in output
 
 
 def test_the_api_takes_keyframes_as_arrays(colorizer, two_shots, tmp_path):
@@ -134,3 +134,73 @@ def test_the_api_takes_keyframes_as_arrays(colorizer, two_shots, tmp_path):
     assert summary.provenance["settings"]["references"][0].startswith("5:")
     shot = ab_of(decoded_rgb(out))[:12].reshape(-1, 2)
     assert np.abs(np.median(shot, axis=0) - TARGET).max() < 6
+
+
+def grid_of_hints(frame: int, color=TARGET, w=160, h=96) -> list[dict]:
+    rgb = lab.compose(np.full((1, 1), 60, np.float32), np.float32(color).reshape(1, 1, 2))[0, 0]
+    return [{"frame": frame, "x": x, "y": y, "color": [int(c) for c in rgb], "radius": 8}
+            for x in range(10, w, 30) for y in range(10, h, 30)]
+
+
+def test_hints_on_one_frame_color_its_shot(cli, two_shots, tmp_path):
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps(grid_of_hints(2)))
+    plain, hinted = tmp_path / "plain.mkv", tmp_path / "hinted.mkv"
+    assert cli(two_shots, "-o", plain, "--codec", "ffv1")[0] == 0
+    code, output = cli(two_shots, "-o", hinted, "--codec", "ffv1", "--hints", hints)
+    assert code == 0, output
+    before, after = ab_of(decoded_rgb(plain)), ab_of(decoded_rgb(hinted))
+    wanted = lab.split(lab.compose(np.full((1, 1), 60, np.float32), TARGET.reshape(1, 1, 2)))[1][0, 0]
+    gain = np.linalg.norm(np.median(before[:12].reshape(-1, 2), axis=0) - wanted) - \
+        np.linalg.norm(np.median(after[:12].reshape(-1, 2), axis=0) - wanted)
+    assert gain > 15  # the first shot moved well towards the hints' color
+    assert np.abs(after[12:] - before[12:]).mean() < 0.5  # and the second did not
+
+
+@pytest.mark.parametrize("content, words", [
+    ("[{\"frame\": 2, \"x\": 10,", "not valid JSON"),
+    (json.dumps([{"frame": 2, "x": 500, "y": 10, "color": "#ff0000"}]), "hint 1: (500, 10) is outside the 160x96 frame"),
+    (json.dumps([{"frame": 2, "x": 5, "y": 10, "color": "red"}]), "hint 1: color must be \"#rrggbb\" or [r, g, b]"),
+    (json.dumps([{"frame": 99, "x": 5, "y": 10, "color": "#ff0000"}]), "hint 1: frame 99 (0:04.125) is past the end"),
+    (json.dumps([{"x": 5, "y": 10, "color": "#ff0000"}]), "hint 1: give its frame (a number from 0) or its time"),
+], ids=["json", "outside", "color", "past-end", "no-frame"])
+def test_bad_hints_fail_before_decoding_naming_the_file(cli, two_shots, tmp_path, content, words):
+    hints = tmp_path / "h.json"
+    hints.write_text(content)
+    code, output = cli(two_shots, "-o", tmp_path / "out.mp4", "--hints", hints, quiet=False)
+    lines = output.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and lines[0].startswith(f"vidcolor: error: {hints}: "), output
+    assert words in lines[0], output
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_still_takes_hints(cli, tmp_path):
+    gray = np.repeat(cv2.cvtColor(color_texture(96, 64, seed=2), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    still, hints, out = tmp_path / "photo.png", tmp_path / "h.json", tmp_path / "photo_color.png"
+    cv2.imwrite(str(still), gray)
+    points = [{k: v for k, v in h.items() if k != "frame"} for h in grid_of_hints(0, w=96, h=64)]
+    hints.write_text(json.dumps(points))
+    plain = tmp_path / "plain.png"
+    assert cli(still, "-o", plain)[0] == 0
+    code, output = cli(still, "-o", out, "--hints", hints)
+    assert code == 0, output
+    def median_ab(path):
+        return np.median(lab.split(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))[1].reshape(-1, 2), axis=0)
+    assert np.linalg.norm(median_ab(out) - TARGET) < np.linalg.norm(median_ab(plain) - TARGET) - 15
+
+
+def test_the_report_says_where_a_reference_is_needed(cli, two_shots, tmp_path):
+    frames = decoded_rgb(two_shots)
+    key = tmp_path / "000004.png"
+    cv2.imwrite(str(key), cv2.cvtColor(recolored_rgb(frames[4]), cv2.COLOR_RGB2BGR))
+    report = tmp_path / "r.json"
+    code, output = cli(two_shots, "-o", tmp_path / "out.mp4", "--reference", f"{key}@0.1667",
+                       "--report", report)
+    assert code == 0, output
+    refs = json.loads(report.read_text())["references"]
+    first, second = refs["shots"]
+    assert (first["first_frame"], first["frames"], second["first_frame"], second["frames"]) == (0, 12, 12, 12)
+    assert first["references"] == [{"frame": 4, "time": pytest.approx(4 / 24, abs=1e-3), "kind": "keyframe"}]
+    assert first["min_reach"] > 0.5 and second["mean_reach"] == 0 and second["references"] == []
+    # The second shot has nothing to follow: each of its frames needs a reference, and only those.
+    assert [f["frame"] for f in refs["needs_reference"]] == list(range(12, 24))

@@ -149,6 +149,10 @@ _COLORIZE_GROUPS = {
                      "own consistency."),
         click.option("--reference", "reference_files", multiple=True, metavar="FILE@TIME",
                      help="One keyframe, of the frame at TIME (as --start takes it); for a still, FILE alone."),
+        click.option("--hints", type=click.Path(path_type=str), metavar="FILE.json",
+                     help='Color points and strokes: [{"frame": 240 (or "time": "1:02.5"), "x": 512, "y": 300, '
+                     '"color": "#2f5a2a", "radius": 6}, ...] (a stroke: "points": [[x, y], ...]); they spread '
+                     "over their frame along its lightness, and the shot follows as it follows a keyframe."),
         click.option("--skip-color", is_flag=True, help="Leave the shots that are already in color as they are "
                      "(a chroma test per shot; toned or tinted black-and-white counts as black-and-white) and "
                      "colorize the rest [default: colorize every frame]."),
@@ -277,8 +281,9 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, referen
         return
     if not output:
         raise click.UsageError("give the output folder with -o OUT_DIR")
-    if reference_dirs or reference_files:
-        raise click.UsageError("references are per film: give them to `vidcolor FILM -o OUT --references DIR`")
+    if reference_dirs or reference_files or options.pop("hints", None):
+        raise click.UsageError("references and hints are per film: give them to `vidcolor FILM -o OUT "
+                               "--references DIR`")
     try:
         summary = run_batch(list(sources), output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
                             **options)

@@ -31,17 +31,18 @@ from .models import DEFAULT_MODEL, Colorizer
 from .models.colorizer import check_model_choice
 from .models.advice import speed_advice
 from .progress import QUIET, Listener, Progress, Task, for_run
-from .provenance import record
+from .provenance import record, sha256_file
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
+from .temporal.hints import read_hints
 from .temporal.reference_files import check_references, identity, reference_frames
 from .temporal.references import ChromaGuide
 from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
-                      "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio", "references")
+                      "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio", "references", "hints")
 # A film longer than this is colorized in segments of it, each kept as it is done: a rerun after
 # an interruption resumes from the last one (vidcolor.batch.resumable).
 SEGMENT_SECONDS = 60.0
@@ -98,7 +99,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
                    skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
                    segment_seconds: float | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
-                   references=None, on_progress: Listener | None = None, **model_options) -> Summary:
+                   references=None, hints=None, on_progress: Listener | None = None, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
     ``preset`` is an output recipe: ``web`` (the default), ``archive``, ``master`` or ``preview``
@@ -127,7 +128,8 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
 
     ``references``: colors the film must follow (``vidcolor.temporal.references``): folders of
     keyframes named by frame number or timecode, ``FILE@TIME`` strings, or a dict
-    ``{frame number: image or file}``, frames counted from the first picture.
+    ``{frame number: image or file}``, frames counted from the first picture. ``hints``: a JSON
+    file of color points and strokes (``vidcolor.temporal.hints``).
 
     Progress goes to bars on stderr (unless ``quiet``) and to ``on_progress``, a callable given
     each ``vidcolor.progress.Event`` (frames done of the total, the pace, an estimate of the time
@@ -190,7 +192,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             warnings.warn(note, stacklevel=2)
         interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         total = None if total is None else interlace.output_frames(total)
-        guide = _references(src, container, stream, references, interlace) if references else None
+        guide = _references(src, container, stream, references, hints, interlace) if references or hints else None
         net = None
         if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
             from .batch.film import one_piece_reason
@@ -243,21 +245,32 @@ class _Guide:
     def make(self) -> ChromaGuide:
         return ChromaGuide(self.files)
 
+    def kind(self, position: int) -> str | None:
+        given = self.files.get(position)
+        return None if given is None else "hints" if isinstance(given, (list, tuple)) else "keyframe"
+
     def position(self, t: Fraction) -> int:
         return round((t - self.origin) * self.rate)
 
 
-def _references(src: Path, container, stream, references, interlace: Interlace) -> _Guide:
-    """The references of a film, named, read and checked before anything is decoded."""
+def _references(src: Path, container, stream, references, hints, interlace: Interlace) -> _Guide:
+    """The references and hints of a film, named, read and checked before anything is decoded."""
     rate = interlace.output_rate(frame_rate(stream)) or Fraction(24)
+    frames = interlace.output_frames(stream.frames) or None
+    cc = stream.codec_context
     if isinstance(references, dict):
         files = {int(k): v for k, v in references.items()}
     else:
-        files = reference_frames(references if isinstance(references, (list, tuple)) else [references], rate,
-                                 interlace.output_frames(stream.frames) or None)
-    cc = stream.codec_context
+        specs = references if isinstance(references, (list, tuple)) else [references] if references else []
+        files = reference_frames(specs, rate, frames)
     check_references(files, (cc.height, cc.width))
-    return _Guide(files, picture_extent(container, stream, src)[0], rate, identity(files))
+    marks = read_hints(hints, rate, frames, (cc.height, cc.width)) if hints else {}
+    both = sorted(set(files) & set(marks))
+    if both:
+        raise VidcolorError(f"{hints}: frame {both[0]} has both a keyframe ({files[both[0]]}) and hints; give "
+                            "one of them")
+    made = identity(files) + ([f"hints:{sha256_file(Path(hints))[:16]}"] if hints else [])
+    return _Guide({**files, **marks}, picture_extent(container, stream, src)[0], rate, made)
 
 
 def _longer_than(container, stream, span: Span, seconds: float) -> bool:
@@ -382,6 +395,7 @@ class _Run:
         self.depth = queue_depth(pixels, net.batch_size)
         self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
         self.clock, self.guide = guide, guide.make() if guide is not None else None
+        self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
 
     def go(self, decoded, task: Task) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
@@ -410,6 +424,8 @@ class _Run:
             if smooth is not None:
                 smooth.close()
                 for g in self.guide.flush() if self.guide else ():
+                    if self.report is not None:
+                        self._reach[g.tag[1]] = (g.reach, None)
                     self._smoothed(g.ab, g.tag)
                 for s in smoother.flush() if smoother else ():
                     self._to_encoder(s)
@@ -434,6 +450,9 @@ class _Run:
         if self.guide is None:
             return self._smoothed(a, tag)
         for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag):
+            if self.report is not None:
+                pts = g.tag[1]
+                self._reach[pts] = (g.reach, self.clock.kind(self.clock.position(pts * self.time_base)))
             self._smoothed(g.ab, g.tag)
 
     def _smoothed(self, a, tag) -> None:
@@ -476,7 +495,8 @@ class _Run:
             L, raw = measured
             versions = {"unsmoothed": self.net.finish(L, raw), "smoothed": rgb} if self.smoother.radius \
                 else {"unsmoothed": rgb}
-            self.report.add(time, step, **versions)
+            reach, kind = self._reach.pop(pts, (None, None))
+            self.report.add(time, step, reach=reach, referenced=kind, **versions)
 
 
 def _with_input(net: Colorizer, item):
@@ -494,12 +514,13 @@ def _with_input(net: Colorizer, item):
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
                    overwrite: bool = False, quiet: bool = False, on_progress: Listener | None = None,
-                   reference=None, **model_options) -> Summary:
+                   reference=None, hints=None, **model_options) -> Summary:
     """Colorize one still image; an alpha channel is kept where the output format holds one.
     ``skip_color``: a still already in color is written as it is. ``reference``: a color version
-    of it (a file, RGBA for a partial one) whose colors it takes, as a film's keyframe does."""
+    of it (a file, RGBA for a partial one) whose colors it takes, as a film's keyframe does;
+    ``hints``: a JSON file of color points and strokes on it."""
     return _colorize_stills([(Path(src), Path(dst))], colorizer, skip_color, overwrite,
-                            for_run(quiet, on_progress), model_options, reference)
+                            for_run(quiet, on_progress), model_options, reference, hints)
 
 
 def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,
@@ -534,15 +555,19 @@ def colorize_folder(src, dst, *, colorizer: Colorizer | None = None, skip_color:
 
 
 def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress, model_options,
-                     reference=None) -> Summary:
+                     reference=None, hints=None) -> Summary:
     _check_options(model_options)
     for src, dst in pairs:
         check_output_path(src, dst, overwrite)
         if not src.is_file():
             raise VidcolorError(f"{src}: no such file")
+    if reference is not None and hints is not None:
+        raise VidcolorError(f"{hints}: a still takes a reference or hints, not both")
     if reference is not None:
         reference = Path(reference)
         check_references({0: reference}, read_image(pairs[0][0])[0].shape[:2])
+    if hints is not None:
+        reference = read_hints(hints, Fraction(1), 1, read_image(pairs[0][0])[0].shape[:2], still=True)[0]
     t0 = time.perf_counter()
     net = make_colorizer(colorizer, progress=progress, **model_options)
     in_color = {src for src, _ in pairs if skip_color and chroma_score(read_image(src)[0][..., ::-1]) >= COLOR_SCORE}
@@ -563,7 +588,8 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress
         bgr, alpha = read_image(src, deep) if src in in_color else (next(results), alphas.pop(src))
         made = record(src, net.model_name, net.weights_path,
                       {**net_settings(net), "skip_color": skip_color, "kept_as_it_was": src in in_color,
-                       "reference": identity({0: reference})[0] if reference is not None else None})
+                       "reference": identity({0: reference})[0] if isinstance(reference, Path) else None,
+                       "hints": sha256_file(Path(hints))[:16] if hints is not None else None})
         for lost in write_image(dst, bgr, alpha, made, read_meta(src)):
             warnings.warn(f"{dst}: {src.name} loses {lost}", stacklevel=2)
         if task is not None:
@@ -574,8 +600,9 @@ def _colorize_stills(pairs, colorizer, skip_color, overwrite, progress: Progress
                    time.perf_counter() - t0, net.model_name, str(net.device), frames_kept=len(in_color))
 
 
-def _colorized(net: Colorizer, frames, reference: Path | None):
-    """BGR stills colorized (as the official pipeline, bit for bit); with a ``reference``, guided by it."""
+def _colorized(net: Colorizer, frames, reference):
+    """BGR stills colorized (as the official pipeline, bit for bit); with a ``reference`` (a file, or
+    a list of hints), guided by it."""
     if reference is None:
         yield from net.colorize_stream(frames, order="bgr")
         return
@@ -609,13 +636,13 @@ def colorize_path(src, dst, **options) -> Summary:
         raise VidcolorError(f"{src}: --smooth-strength smooths a film's color over time; a still has no time to "
                             "smooth over")
     stills_options = {k: v for k, v in options.items() if k not in VIDEO_ONLY_OPTIONS}
-    references = options.get("references")
+    references, hints = options.get("references"), options.get("hints")
     if not src.is_dir():
         if stills_options.pop("recursive", False):
             raise VidcolorError(f"{src}: --recursive is for a folder of stills")
         return colorize_image(src, dst, reference=_still_reference(references) if references else None,
-                              **stills_options)
-    if references:
+                              hints=hints, **stills_options)
+    if references or hints:
         raise VidcolorError(f"{src}: references are for one film or one still, not a folder of stills")
     return colorize_folder(src, dst, **stills_options)
 

@@ -101,6 +101,8 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
     if options.get("fps") is not None:
         raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
+    if options.get("references") or options.get("hints"):
+        raise VidcolorError("references and hints are per film: give them to colorize_video (or `vidcolor FILM`)")
     if not segment_seconds > 0:
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:

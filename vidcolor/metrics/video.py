@@ -14,6 +14,7 @@ from .colorfulness import colorfulness
 from .warp_error import pair_error, work_rgb
 
 UNTRUSTED = 0.5  # a frame whose predecessor explains less than this share of it is listed
+NEEDS_REFERENCE = 0.5  # a guided frame whose pixels the references hold less than this share of is listed
 
 DEFINITIONS = {
     "e_warp": "Lai et al. 2018 warping error on the input's DIS flow, RGB in [0, 1], 480 px working "
@@ -71,24 +72,52 @@ class Report:
         self._frames = 0
         self.cuts: list[dict] = []
         self.untrusted: list[dict] = []
+        self.shots: list[dict] = []  # with references: per shot, how far they hold
+        self.needs_reference: list[dict] = []
 
-    def add(self, time: float, step: Step, reference: np.ndarray | None = None, **frames: np.ndarray) -> None:
+    def add(self, time: float, step: Step, reference: np.ndarray | None = None, *, reach: float | None = None,
+            referenced: str | None = None, **frames: np.ndarray) -> None:
+        """A frame's metrics; for a run with references, ``reach`` (the share of its pixels they
+        hold) and ``referenced`` (the kind of reference the frame itself has: keyframe, hints)."""
         where = {"frame": self._frames, "time": round(time, 6), "trust": round(step.trust, 3)}
         if step.cut:
             self.cuts.append(where)
         elif step.pair is not None and step.trust < UNTRUSTED:
             self.untrusted.append(where)
+        if reach is not None:
+            self._reached(where, step, reach, referenced)
         reference_ab = None if reference is None else lab.split(reference)[1]
         for name, rgb in frames.items():
             self._metrics[name].update(rgb, step, reference_ab)
         self._frames += 1
 
+    def _reached(self, where: dict, step: Step, reach: float, referenced: str | None) -> None:
+        at = {"frame": where["frame"], "time": where["time"]}
+        if step.pair is None or not self.shots:  # a shot starts
+            self.shots.append({"first_frame": at["frame"], "time": at["time"], "frames": 0, "mean_reach": 0.0,
+                               "min_reach": 1.0, "references": []})
+        shot = self.shots[-1]
+        shot["mean_reach"] = (shot["mean_reach"] * shot["frames"] + reach) / (shot["frames"] + 1)
+        shot["frames"] += 1
+        shot["min_reach"] = min(shot["min_reach"], reach)
+        if referenced:
+            shot["references"].append({**at, "kind": referenced})
+        if reach < NEEDS_REFERENCE:
+            self.needs_reference.append({**at, "reach": round(reach, 3)})
+
     def to_dict(self) -> dict:
         metrics = {name: m.result() for name, m in self._metrics.items()}
         used = {k for m in metrics.values() for k in m}
-        return {**self.meta, "frames": self._frames, "metrics": metrics, "scene_cuts": self.cuts,
-                "untrusted_frames": self.untrusted,
-                "definitions": {k: v for k, v in DEFINITIONS.items() if k in used}}
+        out = {**self.meta, "frames": self._frames, "metrics": metrics, "scene_cuts": self.cuts,
+               "untrusted_frames": self.untrusted,
+               "definitions": {k: v for k, v in DEFINITIONS.items() if k in used}}
+        if self.shots:
+            out["references"] = {
+                "needs_reference_below": NEEDS_REFERENCE,
+                "shots": [{**s, "mean_reach": round(s["mean_reach"], 3), "min_reach": round(s["min_reach"], 3)}
+                          for s in self.shots],
+                "needs_reference": self.needs_reference}
+        return out
 
     def write(self, path: str | Path) -> dict:
         data = self.to_dict()

@@ -30,9 +30,8 @@ import numpy as np
 
 from .. import lab
 from ..errors import VidcolorError
-from .flow import FLOW_SIZE, landed, sample
+from .flow import FLOW_SIZE, at_size, landed, sample
 from .motion import MotionTracker, Step
-from .smoother import _at_size
 
 # Bins of the mapping from the model's colors to the reference's: lightness in steps of 10, a and
 # b in steps of 6 Lab units over [-96, 96) (DDColor's ab stays well inside).
@@ -175,7 +174,7 @@ def _carry(carried: np.ndarray, flow: np.ndarray, trust: np.ndarray) -> np.ndarr
     """Carry onto the next frame (``flow``: where its pixels are found in the frame carried from),
     the confidence times the trust there."""
     h, w = carried.shape[:2]
-    x, y, weight = _at_size(flow, trust, h, w)
+    x, y, weight = at_size(flow, trust, h, w)
     weight = weight * landed(x, y)
     return sample(carried, x, y) * weight[..., None]
 
@@ -214,8 +213,8 @@ class _Pending:
 class ChromaGuide:
     """Streaming: ``push`` frames in order, get guided ones back in order; ``flush`` at the end.
 
-    ``references``: ``{position: image}`` (a keyframe, RGB or RGBA, see ``reference_from_image``,
-    or its file),
+    ``references``: ``{position: reference}`` (a keyframe, RGB or RGBA, see ``reference_from_image``,
+    or its file, or a list of hints),
     where a position is what the caller passes with each frame (a frame index, or a time), and
     ``frame_step`` the distance between consecutive frames in those units. A frame is returned at
     once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
@@ -255,14 +254,7 @@ class ChromaGuide:
         return self._release()
 
     def _keyframe(self, shape, small_L, ab, step, position, tag) -> list[Guided]:
-        image = self.images[position]
-        if not isinstance(image, np.ndarray):  # a file, read when its frame comes
-            from .reference_files import read_reference
-
-            image, name = read_reference(image), str(image)
-        else:
-            name = f"reference for frame {position}"
-        ref = reference_from_image(image, shape, ab.shape[:2], name)
+        ref = self._reference(self.images[position], position, shape, small_L, ab)
         carried = _start(ref, ab)
         mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight)
         forward = (position, carried, mapping)
@@ -282,6 +274,22 @@ class ChromaGuide:
         self._forward = forward
         own = self._change(forward, small_L, ab)
         return out[::-1] + [_finish(_Pending(position, small_L, ab, step, tag, None, None), [(own, 1.0)])]
+
+    @staticmethod
+    def _reference(given, position, shape, small_L, ab) -> Reference:
+        """A frame's reference on the chroma's grid: from its keyframe (an image, or a file read
+        only now) or its hints."""
+        if isinstance(given, (list, tuple)):
+            from .hints import Hint, hints_reference, parse_hints
+
+            hints = given if all(isinstance(h, Hint) for h in given) else \
+                parse_hints(given, shape, f"hints for frame {position}")
+            return hints_reference(hints, small_L, ab, shape)
+        if isinstance(given, np.ndarray):
+            return reference_from_image(given, shape, ab.shape[:2], f"reference for frame {position}")
+        from .reference_files import read_reference
+
+        return reference_from_image(read_reference(given), shape, ab.shape[:2], str(given))
 
     def _release(self) -> list[Guided]:
         out = [_finish(f, [(f.before, 1.0)] if f.before else []) for f in self._pending]
@@ -324,8 +332,10 @@ def guide_chroma(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: 
 
     ``L``: (N, H, W) float32 Lab lightness in [0, 100]; ``ab``: (N, h, w, 2) float32 Lab a, b of
     the same frames (at the frames' size or lower, such as a model's grid); ``references``: a dict
-    ``{frame index: image}``, each an (H', W', 3) uint8 RGB keyframe or an (H', W', 4) RGBA
-    partial one (its opaque pixels are the reference), of the frames' aspect ratio. Returns the
+    ``{frame index: reference}``, each an (H', W', 3) uint8 RGB keyframe, an (H', W', 4) RGBA
+    partial one (its opaque pixels are the reference), of the frames' aspect ratio, or a list of
+    color hints (dicts as in a hints file: ``x``, ``y`` or ``points``, ``color``, ``radius``, in
+    the frames' pixels; see ``vidcolor.temporal.hints``). Returns the
     guided ab, same shape; frames no reference reaches come back as given. The streaming
     pipeline uses the same ``ChromaGuide``; here every keyframe reaches back through its whole shot.
     """
