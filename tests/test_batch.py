@@ -170,7 +170,7 @@ def engine_args(engine: str, request) -> list[str]:
     return ["--engine", "ray", "--address", request.getfixturevalue("ray_address")]
 
 
-@pytest.mark.parametrize("engine", ["local", "ray"])
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.slow)])  # ray: about 170 s
 def test_dead_workers_are_replaced_and_a_killed_batch_resumes_from_its_last_segment(
         engine, request, long_film, uninterrupted, tiny_weights, tmp_path):
     out, report = tmp_path / "out", tmp_path / "resume.json"
@@ -213,6 +213,7 @@ def test_dead_workers_are_replaced_and_a_killed_batch_resumes_from_its_last_segm
     assert not any((out / ".vidcolor" / "work").iterdir())  # the segments are cleaned up
 
 
+@pytest.mark.slow  # about 60 s
 def test_a_part_of_a_film_in_segments_equals_the_same_part_in_one_piece(cli, long_film, tmp_path):
     out, one_piece = tmp_path / "out", tmp_path / "one_piece.mkv"
     part = ["--start", "1.5", "--duration", "4", "--codec", "ffv1"]
@@ -234,6 +235,7 @@ def _wait(driver: subprocess.Popen, condition, seconds: float = 240) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow  # about 55 s
 def test_h264_segments_join_into_one_stream_with_every_timestamp(cli, tmp_path):
     out, report = tmp_path / "out", tmp_path / "r.json"
     film = tmp_path / "film.mp4"

@@ -2,6 +2,7 @@
 import av
 import cv2
 import numpy as np
+import pytest
 
 from media_factory import decoded_rgb, frame_times, write_video
 
@@ -33,6 +34,7 @@ def test_queues_hold_fewer_frames_when_frames_are_huge():
     assert queue_depth(15360 * 8640, 1) == 2
 
 
+@pytest.mark.slow  # about 45 s
 def test_an_8k_film_is_colorized_at_full_size(cli, tmp_path):
     film = write_video(tmp_path / "8k.mkv", width=7680, height=4320, frames=3, codec="ffv1", audio=False)
     out = tmp_path / "8k_color.mkv"

@@ -32,6 +32,7 @@ def test_non_square_pixels(cli, shared, tmp_path):
     assert frame_times(out) == [t - times[0] for t in times if t - times[0] < SECONDS]
 
 
+@pytest.mark.slow  # about 80 s on 2 cores
 def test_oddly_written_rate(cli, shared, tmp_path):
     src = clip(shared, "copying_is_not_theft_ccbysa.mp4")
     out = tmp_path / "out.mkv"
@@ -49,6 +50,7 @@ def test_oddly_written_rate(cli, shared, tmp_path):
     assert [round(1000 * (t - frame_times(out)[0])) for t in frame_times(out)] == wanted
 
 
+@pytest.mark.slow  # about 25 s
 def test_a_hundred_subtitle_tracks_are_all_carried(cli, shared, tmp_path):
     src = clip(shared, "many_subtitle_tracks_bbb.mp4")
     out = tmp_path / "out.mp4"

@@ -56,8 +56,9 @@ def same_film(a: Path, b: Path) -> bool:
         all(np.array_equal(x, y) for x, y in zip(decoded_rgb(a), decoded_rgb(b), strict=True))
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130),
-                                       (signal.SIGTERM, 143)], ids=["SIGKILL", "SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig, code", [  # SIGKILL in the default run; the others, about 45 s each, when slow
+    (signal.SIGKILL, -signal.SIGKILL), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+    pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)], ids=["SIGKILL", "SIGINT", "SIGTERM"])
 def test_a_killed_run_resumes_where_it_stopped(sig, code, film, uninterrupted, tiny_weights, cli, tmp_path):
     out = tmp_path / "film.mkv"
     first = subprocess.Popen(command(film, out, tiny_weights, "--segment-seconds", SEGMENT),

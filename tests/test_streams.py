@@ -183,6 +183,7 @@ def test_timecode_track_is_rebuilt_from_the_video_tag(cli, tmp_path):
             assert tags == ["10:00:00:00"] * 2  # the tmcd track too
 
 
+@pytest.mark.slow  # about 40 s
 def test_timecode_names_the_first_frame_of_a_part(cli, tmp_path):
     """--start: the output's timecode is its own first frame's label, drop-frame counted as SMPTE says."""
     film = write_timecoded(tmp_path / "film.mov", "10:00:00:00", 24, 48)

@@ -24,7 +24,7 @@ from .media.interlace import PROGRESSIVE, Interlace, detect as detect_interlace
 from .media.probe import frame_rate, open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
-from .media.timeline import Span, make_span, parse_time, picture_extent
+from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
@@ -37,7 +37,7 @@ from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
 from .temporal.hints import read_hints
-from .temporal.reference_files import check_references, identity, reference_frames
+from .temporal.reference_files import FilmReferences, check_references, film_references, identity
 from .temporal.references import ChromaGuide
 from .temporal.smoother import window
 
@@ -192,7 +192,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             warnings.warn(note, stacklevel=2)
         interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         total = None if total is None else interlace.output_frames(total)
-        guide = _references(src, container, stream, references, hints, interlace) if references or hints else None
+        guide = film_references(src, container, stream, references, hints, interlace) if references or hints else None
         net = None
         if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
             from .batch.film import one_piece_reason
@@ -231,46 +231,6 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
                    None if report is None else str(report), provenance=made)
-
-
-@dataclass
-class _Guide:
-    """What a run needs to guide its colors: the keyframe files by frame number, and the clock."""
-
-    files: dict
-    origin: Fraction  # the first picture's time on the file's clock
-    rate: Fraction
-    identity: list[str]
-
-    def make(self) -> ChromaGuide:
-        return ChromaGuide(self.files)
-
-    def kind(self, position: int) -> str | None:
-        given = self.files.get(position)
-        return None if given is None else "hints" if isinstance(given, (list, tuple)) else "keyframe"
-
-    def position(self, t: Fraction) -> int:
-        return round((t - self.origin) * self.rate)
-
-
-def _references(src: Path, container, stream, references, hints, interlace: Interlace) -> _Guide:
-    """The references and hints of a film, named, read and checked before anything is decoded."""
-    rate = interlace.output_rate(frame_rate(stream)) or Fraction(24)
-    frames = interlace.output_frames(stream.frames) or None
-    cc = stream.codec_context
-    if isinstance(references, dict):
-        files = {int(k): v for k, v in references.items()}
-    else:
-        specs = references if isinstance(references, (list, tuple)) else [references] if references else []
-        files = reference_frames(specs, rate, frames)
-    check_references(files, (cc.height, cc.width))
-    marks = read_hints(hints, rate, frames, (cc.height, cc.width)) if hints else {}
-    both = sorted(set(files) & set(marks))
-    if both:
-        raise VidcolorError(f"{hints}: frame {both[0]} has both a keyframe ({files[both[0]]}) and hints; give "
-                            "one of them")
-    made = identity(files) + ([f"hints:{sha256_file(Path(hints))[:16]}"] if hints else [])
-    return _Guide({**files, **marks}, picture_extent(container, stream, src)[0], rate, made)
 
 
 def _longer_than(container, stream, span: Span, seconds: float) -> bool:
@@ -326,7 +286,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
             emit: Span | None, smoothing: float | None, make_net, make_report, total: int | None, *,
             plan: StreamPlan | None = None, progress: Progress = QUIET, task: Task | None = None,
             interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None,
-            guide: _Guide | None = None) -> _Run:
+            guide: FilmReferences | None = None) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run.
@@ -385,7 +345,7 @@ class _Run:
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
                  report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int,
-                 dtype=np.uint8, guide: _Guide | None = None):
+                 dtype=np.uint8, guide: FilmReferences | None = None):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)

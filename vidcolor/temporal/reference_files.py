@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import warnings
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +22,10 @@ import numpy as np
 
 from ..errors import Notice, VidcolorError
 from ..media.images import IMAGE_EXTENSIONS, read_image
-from ..media.timeline import clock, parse_time
+from ..media.interlace import Interlace
+from ..media.probe import frame_rate
+from ..media.timeline import clock, parse_time, picture_extent
+from ..provenance import sha256_file
 
 # What `vidcolor keyframes` wrote, so that a keyframe left as it was is not taken for a reference.
 RECORD = ".vidcolor-keyframes.json"
@@ -113,3 +117,48 @@ def identity(found: dict) -> list[str]:
     """What the references are, for a run's settings: each frame with its file's (or array's) SHA-256."""
     return [f"{n}:{hashlib.sha256(v.tobytes() if isinstance(v, np.ndarray) else Path(v).read_bytes()).hexdigest()[:16]}"
             for n, v in sorted(found.items())]
+
+
+@dataclass
+class FilmReferences:
+    """What a run needs to guide its colors: by frame number, each keyframe (a file or an image)
+    or list of hints; and the clock that numbers the frames."""
+
+    files: dict
+    origin: Fraction  # the first picture's time on the file's clock
+    rate: Fraction
+    identity: list[str]
+
+    def make(self):
+        from .references import ChromaGuide
+
+        return ChromaGuide(self.files)
+
+    def kind(self, position: int) -> str | None:
+        given = self.files.get(position)
+        return None if given is None else "hints" if isinstance(given, (list, tuple)) else "keyframe"
+
+    def position(self, t: Fraction) -> int:
+        return round((t - self.origin) * self.rate)
+
+
+def film_references(src: Path, container, stream, references, hints, interlace: Interlace) -> FilmReferences:
+    """The references and hints of a film, named, read and checked before anything is decoded."""
+    rate = interlace.output_rate(frame_rate(stream)) or Fraction(24)
+    frames = interlace.output_frames(stream.frames) or None
+    cc = stream.codec_context
+    if isinstance(references, dict):
+        files = {int(k): v for k, v in references.items()}
+    else:
+        specs = references if isinstance(references, (list, tuple)) else [references] if references else []
+        files = reference_frames(specs, rate, frames)
+    check_references(files, (cc.height, cc.width))
+    from .hints import read_hints
+
+    marks = read_hints(hints, rate, frames, (cc.height, cc.width)) if hints else {}
+    both = sorted(set(files) & set(marks))
+    if both:
+        raise VidcolorError(f"{hints}: frame {both[0]} has both a keyframe ({files[both[0]]}) and hints; give "
+                            "one of them")
+    made = identity(files) + ([f"hints:{sha256_file(Path(hints))[:16]}"] if hints else [])
+    return FilmReferences({**files, **marks}, picture_extent(container, stream, src)[0], rate, made)
