@@ -1,6 +1,7 @@
 """The restorer's loop through the command line: keyframes out, one corrected, the film follows it;
 stills take a reference too; bad references are named before anything is decoded."""
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -79,9 +80,9 @@ def test_one_reference_given_by_its_time(cli, two_shots, tmp_path):
     assert code == 1 and output.strip() == f"vidcolor: error: {missing}: no such file"
 
 
-def recolored_rgb(rgb: np.ndarray) -> np.ndarray:
+def recolored_rgb(rgb: np.ndarray, ab=TARGET) -> np.ndarray:
     L, _ = lab.split(rgb)
-    return lab.compose(L, np.broadcast_to(TARGET, L.shape + (2,)).astype(np.float32))
+    return lab.compose(L, np.broadcast_to(ab, L.shape + (2,)).astype(np.float32))
 
 
 def test_a_still_takes_its_colors_from_a_reference(cli, tmp_path):
@@ -121,7 +122,39 @@ def test_bad_references_fail_before_decoding_naming_the_file(cli, two_shots, tmp
 
 def test_references_are_per_film_not_per_batch(cli, two_shots, tmp_path):
     code, output = cli("batch", two_shots, "-o", tmp_path / "out", "--references", tmp_path)
-    assert code == 2 and "references and hints are per film" in output
+    assert code == 2 and "a batch takes them from beside each film, as NAME.refs/ (keyframes) and " \
+        "NAME.hints.json" in output
+
+
+def test_a_batch_picks_up_each_films_references_and_redoes_a_film_whose_keyframe_changed(cli, two_shots, tmp_path):
+    import shutil
+
+    archive, out, report = tmp_path / "archive", tmp_path / "out", tmp_path / "r.json"
+    archive.mkdir()
+    for name in ("film.mkv", "other.mkv"):
+        shutil.copy(two_shots, archive / name)
+    refs = archive / "film.refs"
+    refs.mkdir()
+    key = refs / "000004.png"
+    cv2.imwrite(str(key), cv2.cvtColor(recolored_rgb(decoded_rgb(two_shots)[4]), cv2.COLOR_RGB2BGR))
+    options = ["--codec", "ffv1", "--report", report]
+    code, output = cli("batch", archive, "-o", out, *options)
+    assert code == 0, output
+    items = {Path(i["input"]).name: i for i in json.loads(report.read_text())["items"]}
+    assert sorted(items) == ["film.mkv", "other.mkv"]  # the keyframe is not taken for a still to colorize
+    assert items["film.mkv"]["notes"] == [f"{archive / 'film.mkv'}: follows film.refs"]
+    film, other = ab_of(decoded_rgb(out / "film.mkv")), ab_of(decoded_rgb(out / "other.mkv"))
+    assert np.abs(np.median(film[:12].reshape(-1, 2), axis=0) - TARGET).max() < 6
+    assert np.abs(np.median(other[:12].reshape(-1, 2), axis=0) - TARGET).max() > 20
+    assert np.abs(film[12:] - other[12:]).mean() < 0.5
+    # Rerun: nothing to do; change the keyframe: that film alone is redone.
+    assert cli("batch", archive, "-o", out, *options)[0] == 0
+    assert all(i["skipped"] for i in json.loads(report.read_text())["items"])
+    cv2.imwrite(str(key), cv2.cvtColor(recolored_rgb(decoded_rgb(two_shots)[4], np.float32([-30, 40])),
+                                       cv2.COLOR_RGB2BGR))
+    assert cli("batch", archive, "-o", out, *options)[0] == 0
+    items = {Path(i["input"]).name: i for i in json.loads(report.read_text())["items"]}
+    assert not items["film.mkv"]["skipped"] and items["other.mkv"]["skipped"]
 
 
 def test_the_api_takes_keyframes_as_arrays(colorizer, two_shots, tmp_path):

@@ -282,8 +282,8 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, referen
     if not output:
         raise click.UsageError("give the output folder with -o OUT_DIR")
     if reference_dirs or reference_files or options.pop("hints", None):
-        raise click.UsageError("references and hints are per film: give them to `vidcolor FILM -o OUT "
-                               "--references DIR`")
+        raise click.UsageError("references and hints are per film: a batch takes them from beside each film, "
+                               "as NAME.refs/ (keyframes) and NAME.hints.json")
     try:
         summary = run_batch(list(sources), output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
                             **options)

@@ -34,7 +34,7 @@ from .film import SegmentedFilm, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import plan_segments
-from .sources import Source, find_sources
+from .sources import Source, film_references, find_sources
 from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
 
 # The options that change a video's output (and so, changed, make a finished item stale).
@@ -102,7 +102,8 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     if options.get("fps") is not None:
         raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
     if options.get("references") or options.get("hints"):
-        raise VidcolorError("references and hints are per film: give them to colorize_video (or `vidcolor FILM`)")
+        raise VidcolorError("references and hints are per film: a batch takes them from beside each film, as "
+                            "NAME.refs/ (keyframes) and NAME.hints.json")
     if not segment_seconds > 0:
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:
@@ -125,6 +126,13 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     if report is not None:
         summary.write(Path(report))
     return summary
+
+
+def _references_identity(film: Path) -> list[str]:
+    """What a film's references are (NAME.refs, NAME.hints.json): each file with its SHA-256."""
+    refs, hints = film_references(film)
+    files = sorted(refs.iterdir()) if refs else []
+    return [f"{p.name}:{sha256_file(p)[:16]}" for p in files + ([hints] if hints else []) if p.is_file()]
 
 
 def batch_status(out_dir) -> list[tuple[Item, int, int]]:
@@ -255,6 +263,8 @@ class _Batch:
         self.reports.append(report)
         prior = self.manifest.item(key)
         settings = self.settings[source.kind]
+        if source.kind == "video" and any(film_references(source.path)):
+            settings = {**settings, "references": _references_identity(source.path)}  # a changed keyframe redoes it
         try:
             print_ = fingerprint(source.path)
         except OSError as e:
@@ -327,8 +337,9 @@ class _Batch:
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                segmented = one_piece_reason(codec=settings.codec,
-                                             skip_color=bool(self.video_options.get("skip_color"))) is None
+                refs, hints = film_references(src)
+                segmented = one_piece_reason(codec=settings.codec, skip_color=bool(self.video_options.get("skip_color")),
+                                             references=bool(refs or hints)) is None
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                      identity) if segmented else None
@@ -343,6 +354,9 @@ class _Batch:
             return []
         if plan is None or len(plan.segments) == 1:  # the worker tells its own notices
             options = {**self.video_options, "smooth_strength": self.strength, "segment_seconds": None}
+            if refs or hints:
+                options.update(references=(str(refs),) if refs else None, hints=str(hints) if hints else None)
+                job.report.notes.append(f"{src}: follows " + " and ".join(str(p.name) for p in (refs, hints) if p))
             return [FileTask(src, dst, tuple(sorted(options.items())), self._model_tuple())]
         lost, told = split_notices(caught)
         job.report.warnings += [f"{dst}: {n}" for n, kind in notes if kind is not Notice] + lost

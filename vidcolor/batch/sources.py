@@ -17,6 +17,8 @@ from ..media.images import is_image_path
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m2v", ".vob", ".ts",
                     ".m2ts", ".mts", ".mxf", ".wmv", ".asf", ".flv", ".ogv", ".3gp", ".dv", ".nut", ".y4m", ".gif"}
+# What a batch picks up beside a film NAME.ext: its keyframes and its color hints.
+REFERENCES_SUFFIX, HINTS_SUFFIX = ".refs", ".hints.json"
 # Inputs whose container cannot hold the colorized film: the output is written as .mp4.
 _REWRITTEN_SUFFIXES = {".gif": ".mp4"}
 assert all(s.lstrip(".") in UNSUITABLE for s in _REWRITTEN_SUFFIXES)
@@ -58,7 +60,8 @@ def _expand(spec: str, out_dir: Path):
     if glob.has_magic(spec):
         base = _fixed_part(spec)
         matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))
-        files = [m for m in matches if m.is_file() and is_media_path(m) and not _inside(m, out_dir)]
+        files = [m for m in matches if m.is_file() and is_media_path(m) and not _inside(m, out_dir)
+                 and not any(p.name.endswith(REFERENCES_SUFFIX) for p in m.parents)]
         if not files:
             raise VidcolorError(f"{spec}: matches no video or image files")
         return [(m, m.relative_to(base)) for m in files]
@@ -72,11 +75,20 @@ def _expand(spec: str, out_dir: Path):
     return [(path, Path(path.name))]
 
 
+def film_references(film: Path) -> tuple[Path | None, Path | None]:
+    """The references beside a film that a batch picks up: the folder NAME.refs (keyframes) and
+    the file NAME.hints.json, NAME being the film's name without its extension."""
+    refs, hints = film.with_name(film.stem + REFERENCES_SUFFIX), film.with_name(film.stem + HINTS_SUFFIX)
+    return (refs if refs.is_dir() else None), (hints if hints.is_file() else None)
+
+
 def _walk(folder: Path, out_dir: Path):
     for root, dirs, files in os.walk(folder):
         root = Path(root)
-        # Hidden folders (the batch's own .vidcolor among them) and the output folder are not input.
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(root / d, out_dir))
+        # Hidden folders (the batch's own .vidcolor among them), the output folder and a film's
+        # references (NAME.refs) are not input.
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(REFERENCES_SUFFIX)
+                         and not _inside(root / d, out_dir))
         for name in sorted(files):
             f = root / name
             if not name.startswith(".") and is_media_path(f):
