@@ -23,6 +23,7 @@ crosses a scene cut, and where nothing applies the model's colors stand exactly.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import cv2
@@ -244,7 +245,8 @@ class ChromaGuide:
             return out + self._keyframe(L.shape, small_L, ab, step, position, tag)
         before = self._change(self._forward, small_L, ab)
         frame = _Pending(position, small_L, ab, step, tag, before, self._forward[0] if self._forward else None)
-        ahead = next((k for k in self.keys if k > position), None)
+        i = bisect.bisect_right(self.keys, position)  # a film may have a keyframe per shot: thousands
+        ahead = self.keys[i] if i < len(self.keys) else None
         if ahead is not None and (ahead - position) / self.frame_step <= self.look_back:
             self._pending.append(frame)
             return out
