@@ -129,6 +129,7 @@ def measure(rgb, L, ab, pred, starts) -> dict:
         partial[s] = rgba
     part = guide(L, pred, partial)[0]
     m["partial_inside"], m["prediction_inside"] = error(part, ab, mask), error(pred, ab, mask)
+    m["partial_moved_inside"], m["partial_moved_outside"] = error(part, pred, mask), error(part, pred, ~mask)
     first_only = guide(L, pred, {starts[0]: rgb[starts[0]]})[0]
     rest = slice(starts[1], n)
     m["first_shot_only_elsewhere"] = error(first_only[rest], pred[rest])
@@ -182,6 +183,8 @@ def main() -> int:
     print(f"{'':<52}{'ab error':>9}{'ratio':>8}")
     for name, value, ratio in rows:
         print(f"{name:<52}{value:>9.2f}{ratio:>8.3f}")
+    print(f"partial keyframe: it moves the colors inside its region by {m['partial_moved_inside']:.2f} ab units, "
+          f"outside by {m['partial_moved_outside']:.2f}")
     print(f"keyframe in the first shot only: the other shots move {m['first_shot_only_elsewhere']:.3f} ab units")
     print(f"keyframes equal to the prediction's own colors: everything moves {m['own_colors_change']:.3f} ab units")
     print(f"flicker (ab change along the flow): prediction {m['flicker_prediction']:.3f}, "

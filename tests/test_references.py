@@ -68,6 +68,8 @@ def test_a_partial_keyframe_corrects_its_region(water):
     rgba = np.dstack([rgb[0], np.where(region, 255, 0).astype(np.uint8)])
     guided = guide_chroma(L, pred, {0: rgba})
     assert error(guided, ab, region) <= 0.60 * error(pred, ab, region)
+    # What the keyframe left transparent is not its to change: outside, far less moves.
+    assert error(guided, pred, ~region) <= 0.5 * error(guided, pred, region)
 
 
 def test_a_keyframe_of_the_models_own_colors_changes_next_to_nothing(water):

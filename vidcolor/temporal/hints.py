@@ -153,7 +153,7 @@ def hints_reference(hints: list[Hint], L: np.ndarray, ab: np.ndarray, frame_shap
     up = (gw, gh)
     reach = cv2.resize(reach, up, interpolation=cv2.INTER_LINEAR)
     spread = cv2.resize(spread, up, interpolation=cv2.INTER_LINEAR)
-    return Reference((ab + spread).astype(np.float32), reach.astype(np.float32))
+    return Reference((ab + spread).astype(np.float32), reach.astype(np.float32), sampled=True)
 
 
 def solve(L: np.ndarray, coverage: np.ndarray, rhs_values: np.ndarray) -> np.ndarray:

@@ -55,6 +55,9 @@ class Reference:
 
     ab: np.ndarray
     weight: np.ndarray
+    # Spread from a few samples (hints): its low weights say "not sure", not "leave alone", so its
+    # mapping applies to every pixel of a hinted color.
+    sampled: bool = False
 
 
 def reference_from_image(image: np.ndarray, frame_shape: tuple[int, int], grid: tuple[int, int],
@@ -84,7 +87,8 @@ class ChromaMapping:
     """The correction a keyframe asks of each predicted color: fit on the keyframe, applied to
     the other frames of its shot where the flow cannot carry the keyframe itself."""
 
-    def __init__(self, L: np.ndarray, ab: np.ndarray, correction: np.ndarray, weight: np.ndarray):
+    def __init__(self, L: np.ndarray, ab: np.ndarray, correction: np.ndarray, weight: np.ndarray,
+                 sampled: bool = False):
         index = _bins(L, ab)
         size = L_BINS * AB_BINS * AB_BINS
 
@@ -92,6 +96,9 @@ class ChromaMapping:
             return _spread_bins(np.bincount(index, weights=values.ravel(), minlength=size))
 
         count = total(weight)
+        # Of a partial keyframe, the pixels left transparent keep the model's colors there: a color
+        # the keyframe mostly left alone is mostly left alone elsewhere too.
+        left_alone = 0.0 if sampled else total(1.0 - weight)
         sums = [total(weight * correction[..., c]) for c in (0, 1)]
         squares = total(weight * (correction ** 2).sum(axis=2))
         held = count > 1e-6
@@ -101,7 +108,8 @@ class ChromaMapping:
         variance = np.zeros(size, np.float32)
         variance[held] = np.maximum(squares[held] / count[held] - (mean[held] ** 2).sum(axis=1), 0)
         agreement = 1.0 / (1.0 + variance / (SPREAD ** 2 + 0.25 * (mean ** 2).sum(axis=1)))
-        confidence = (count / (count + SUPPORT) * agreement).astype(np.float32)
+        exclusive = count / np.maximum(count + left_alone, 1e-6)
+        confidence = (count / (count + SUPPORT) * agreement * exclusive).astype(np.float32)
         self._table = np.concatenate([mean * confidence[:, None], confidence[:, None]], axis=1)
 
     def apply(self, L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +266,7 @@ class ChromaGuide:
     def _keyframe(self, shape, small_L, ab, step, position, tag) -> list[Guided]:
         ref = self._reference(self.images[position], position, shape, small_L, ab)
         carried = _start(ref, ab)
-        mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight)
+        mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight, ref.sampled)
         forward = (position, carried, mapping)
         # The frames waiting, back to front: carry the keyframe onto each along its flow forward.
         back, after = carried, step
