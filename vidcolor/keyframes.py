@@ -66,7 +66,7 @@ def export_keyframes(src, out_dir, *, colorizer: Colorizer | None = None, every:
         span = make_span(container, stream, src, start_s, duration_s)
         rate = frame_rate(stream) or Fraction(24)
         origin = picture_extent(container, stream, src)[0]
-        total = expected_frames(stream, container) if span.whole else span.frames(rate)
+        total = expected_frames(stream, container, span)
         net = make_colorizer(colorizer, progress=progress, **model_options)
         out_dir.mkdir(parents=True, exist_ok=True)
         written: dict[str, str] = {}

@@ -181,7 +181,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     with open_input(src, fps) as container:
         stream = video_stream(container, src)
         span = make_span(container, stream, src, start_s, duration_s)
-        total = expected_frames(stream, container) if span.whole else span.frames(frame_rate(stream))
+        total = expected_frames(stream, container, span)
         # Refuse what cannot be written before anything is read or decoded.
         cc = stream.codec_context
         settings, notes = settings.resolve(output_muxer(dst), dst, cc.width, cc.height, stream_has_alpha(stream))

@@ -101,9 +101,6 @@ class Task:
     def set_total(self, total: int | None) -> None:
         self.event = replace(self.event, total=total)
 
-    def set_label(self, label: str) -> None:
-        self.event = replace(self.event, label=label)
-
     def advance(self, n: int = 1) -> None:
         now = time.perf_counter()
         done = self.event.done + n

@@ -21,7 +21,7 @@ from ..errors import Notice, VidcolorError
 from ..media.atomic import atomic_output, remove_stale_partials
 from ..media.decode import expected_frames, stream_has_alpha
 from ..media.encode import EncodeSettings, output_muxer
-from ..media.probe import frame_rate, open_input, video_stream
+from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import check_model_choice, resolve_weights
@@ -297,7 +297,7 @@ class _Batch:
             with open_input(source.path) as container:
                 stream = video_stream(container, source.path)
                 span = make_span(container, stream, source.path, self.start, self.duration)
-                return (expected_frames(stream, container) if span.whole else span.frames(frame_rate(stream))) or 0
+                return expected_frames(stream, container, span) or 0
         except VidcolorError:
             return 0  # the item fails when it starts, with this error
 

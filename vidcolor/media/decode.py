@@ -137,8 +137,12 @@ def look_of(frame: av.VideoFrame) -> FrameLook:
                      int(frame.color_primaries), int(frame.color_trc))
 
 
-def expected_frames(stream: av.video.stream.VideoStream, container: av.container.InputContainer) -> int | None:
-    """The frame count the file announces, or an estimate from duration x rate (for progress only)."""
+def expected_frames(stream: av.video.stream.VideoStream, container: av.container.InputContainer,
+                    span: Span = Span()) -> int | None:
+    """The frame count the file announces, or an estimate from duration x rate; of a part
+    (``span``), its duration x rate (for progress only)."""
+    if not span.whole:
+        return span.frames(frame_rate(stream))
     if stream.frames:
         return stream.frames
     rate = frame_rate(stream)

@@ -224,16 +224,15 @@ class ChromaGuide:
 
     ``references``: ``{position: reference}`` (a keyframe, RGB or RGBA, see ``reference_from_image``,
     or its file, or a list of hints),
-    where a position is what the caller passes with each frame (a frame index, or a time), and
-    ``frame_step`` the distance between consecutive frames in those units. A frame is returned at
-    once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
+    where a position is the frame number the caller passes with each frame. A frame is returned
+    at once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
     """
 
-    def __init__(self, references: dict, *, frame_step: float = 1.0, look_back: int = LOOK_BACK,
+    def __init__(self, references: dict, *, look_back: int = LOOK_BACK,
                  flow_size: int = FLOW_SIZE, tracker: MotionTracker | None = None):
         self.images = dict(references)
         self.keys = sorted(self.images)
-        self.frame_step, self.look_back = frame_step, look_back
+        self.look_back = look_back
         self.tracker = tracker or MotionTracker(flow_size)
         self._pending: list[_Pending] = []
         self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
@@ -255,7 +254,7 @@ class ChromaGuide:
         frame = _Pending(position, small_L, ab, step, tag, before, self._forward[0] if self._forward else None)
         i = bisect.bisect_right(self.keys, position)  # a film may have a keyframe per shot: thousands
         ahead = self.keys[i] if i < len(self.keys) else None
-        if ahead is not None and (ahead - position) / self.frame_step <= self.look_back:
+        if ahead is not None and ahead - position <= self.look_back:
             self._pending.append(frame)
             return out
         return out + self._release() + [_finish(frame, [(before, 1.0)] if before else [])]
