@@ -237,3 +237,51 @@ def test_the_report_says_where_a_reference_is_needed(cli, two_shots, tmp_path):
     assert first["min_reach"] > 0.5 and second["mean_reach"] == 0 and second["references"] == []
     # The second shot has nothing to follow: each of its frames needs a reference, and only those.
     assert [f["frame"] for f in refs["needs_reference"]] == list(range(12, 24))
+
+
+def test_a_film_with_references_resumes_in_segments_with_the_colors_of_one_piece(cli, two_shots, tmp_path,
+                                                                                  monkeypatch):
+    """Segments of 10 frames (0-9, 10-19, 20-23), no smoothing context: keyframe 3 is carried
+    across the first edge (to frames 10 and 11 of its shot), keyframe 13 across the second, and
+    frames 12-19 look forward to keyframe 22, in the segment after theirs. Interrupted after the
+    first segment and resumed, the film is pixel for pixel what one uninterrupted piece gives."""
+    from test_resume import interrupt_after
+
+    frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
+    refs.mkdir()
+    for n, color in ((3, TARGET), (13, TARGET), (22, np.float32([-30.0, 40.0]))):
+        cv2.imwrite(str(refs / f"{n:06d}.png"), cv2.cvtColor(recolored_rgb(frames[n], color), cv2.COLOR_RGB2BGR))
+    run = ("--codec", "ffv1", "--references", refs, "--smooth-strength", "0")
+    whole, out = tmp_path / "whole.mkv", tmp_path / "out.mkv"
+    code, output = cli(two_shots, "-o", whole, *run, quiet=False)
+    assert code == 0 and "cannot resume" not in output, output
+
+    with monkeypatch.context() as m:
+        interrupt_after(m, 1)
+        code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4")
+    assert code == 130 and "1 of 3 segments are kept" in output, output
+    work = tmp_path / ".out.mkv.vidcolor"
+    assert len(list(work.rglob("*.carried.npz"))) == 1  # what the second segment starts from
+    code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4", quiet=False)
+    assert code == 0, output
+    assert "resuming: 1 of 3 segments done" in output
+    guided, plain = ab_of(decoded_rgb(out)), ab_of(decoded_rgb(two_shots))
+    assert np.abs(np.median(guided[10:12].reshape(-1, 2), axis=0) - TARGET).max() < 6  # carried across
+    assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
+    assert not work.exists()
+
+
+def test_segments_carry_a_keyframe_with_no_context_and_none_ahead(cli, two_shots, tmp_path):
+    """Without smoothing a segment decodes no frame past its own: what the next one starts from
+    is saved at its end. Keyframe 3 reaches frames 10 and 11, in the second segment, as in one piece."""
+    frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
+    refs.mkdir()
+    cv2.imwrite(str(refs / "000003.png"), cv2.cvtColor(recolored_rgb(frames[3]), cv2.COLOR_RGB2BGR))
+    run = ("--codec", "ffv1", "--references", refs, "--smooth-strength", "0")
+    whole, out = tmp_path / "whole.mkv", tmp_path / "out.mkv"
+    assert cli(two_shots, "-o", whole, *run)[0] == 0
+    code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4")
+    assert code == 0, output
+    guided = ab_of(decoded_rgb(out))
+    assert np.abs(np.median(guided[10:12].reshape(-1, 2), axis=0) - TARGET).max() < 6
+    assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))

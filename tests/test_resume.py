@@ -164,3 +164,41 @@ def test_a_film_that_must_be_done_in_one_piece_says_it_cannot_resume(film, cli, 
     assert code == 0, output
     assert output.count("cannot resume if interrupted: --report measures the whole film in one pass") == 1
     assert not (tmp_path / f".{out.name}.vidcolor").exists()
+
+
+@pytest.mark.parametrize("tags", [{"colorspace": 1, "color_range": 2, "color_primaries": 1, "color_trc": 1},
+                                  "rgb"], ids=["bt709-full-range", "rgb"])
+def test_a_film_joined_from_segments_keeps_its_matrix_and_range(tags, cli, tmp_path):
+    """QuickTime segments keep only part of the color tags; the joined film has them all, as one
+    piece has (a full-range picture read as limited range shows washed out). An RGB source made
+    YUV is converted with BT.709 and tagged so."""
+    from media_factory import color_texture, translate, write_frames
+
+    frames = [translate(color_texture(96, 64, seed=1), i, 0) for i in range(30)]
+    if tags == "rgb":
+        src = write_frames(tmp_path / "rgb.mkv", frames)
+    else:
+        src = tmp_path / "full.mkv"
+        with av.open(str(src), "w") as out:
+            v = out.add_stream("libx264", rate=25, options={"crf": "0"})
+            v.width, v.height, v.pix_fmt = 96, 64, "yuv420p"
+            for name, value in tags.items():
+                setattr(v.codec_context, name, value)
+            for i, rgb in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                    format="yuv420p", dst_colorspace=1, dst_color_range=2)
+                frame.pts = i
+                out.mux(v.encode(frame))
+            out.mux(v.encode(None))
+    whole, joined = tmp_path / "whole.mkv", tmp_path / "joined.mkv"
+    assert cli(src, "-o", whole, "--codec", "ffv1")[0] == 0
+    assert cli(src, "-o", joined, "--codec", "ffv1", "--segment-seconds", "0.5")[0] == 0
+
+    def look(path):
+        with av.open(str(path)) as c:
+            cc = c.streams.video[0].codec_context
+            return cc.colorspace, cc.color_range, cc.color_primaries, cc.color_trc
+
+    assert look(joined) == look(whole)
+    assert look(whole)[:2] == ((1, 2) if tags != "rgb" else (1, look(src)[1]))
+    assert same_film(joined, whole)

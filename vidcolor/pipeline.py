@@ -199,7 +199,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
             from .batch.resumable import colorize_resumable
 
             why = one_piece_reason(codec=settings.codec, skip_color=skip_color, interlace=interlace,
-                                   report=report is not None, sequence=sequence, references=guide is not None)
+                                   report=report is not None, sequence=sequence)
             if why is None:
                 net = make_colorizer(colorizer, progress=progress, **model_options)
                 recorded = {**net_settings(net), "model": net.model_name, "start": start_s, "duration": duration_s,
@@ -207,7 +207,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                 summary = colorize_resumable(src, dst, span=span, settings=settings, interlace=interlace,
                                              strength=strength, net=net, options=recorded,
                                              segment_seconds=segment_seconds, fresh=fresh, progress=progress,
-                                             audio=audio, provenance=provenance_of(net))
+                                             audio=audio, provenance=provenance_of(net), guide=guide)
                 if summary is not None:
                     return summary
             elif not quiet:
@@ -263,22 +263,35 @@ def interlace_of(src: Path, mode: str) -> Interlace:
     return found
 
 
+@dataclass(frozen=True)
+class Carry:
+    """The colors references carry across a segment's edges: the state a segment starts from
+    (None: nothing before it), and where to save the state for the next segment, taken before
+    its first frame at or after ``save_at`` (seconds on the input's clock)."""
+
+    load: Path | None = None
+    save: Path | None = None
+    save_at: Fraction | None = None
+
+
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
-                     strength: float, interlace: Interlace = PROGRESSIVE,
-                     task: Task | None = None) -> tuple[int, int, list[float]]:
+                     strength: float, interlace: Interlace = PROGRESSIVE, task: Task | None = None,
+                     guide: FilmReferences | None = None, carry: Carry = Carry()) -> tuple[int, int, list[float]]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
     and the smoother but are not written, so the color of every written frame is the same as an
-    uninterrupted run gives it. ``task``, where given, counts the frames written. Returns (frames
-    written, frames colorized, the scene cuts among those written, in seconds on the output's clock).
+    uninterrupted run gives it. ``guide``: the film's references, carried in and out as ``carry``
+    says. ``task``, where given, counts the frames written. Returns (frames written, frames
+    colorized, the scene cuts among those written, in seconds on the output's clock).
     """
     src, part = Path(src), Path(part)
     with open_input(src) as container:
         stream = video_stream(container, src)
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
-                          lambda: colorizer, lambda net: None, None, interlace=interlace, task=task)
+                          lambda: colorizer, lambda net: None, None, interlace=interlace, task=task,
+                          guide=guide, carry=carry)
     return run.writer.frames, run.count, run.cuts
 
 
@@ -286,7 +299,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
             emit: Span | None, smoothing: float | None, make_net, make_report, total: int | None, *,
             plan: StreamPlan | None = None, progress: Progress = QUIET, task: Task | None = None,
             interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None,
-            guide: FilmReferences | None = None) -> _Run:
+            guide: FilmReferences | None = None, carry: Carry = Carry()) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run.
@@ -302,7 +315,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         # A deep source into a deep output is colorized at 16 bits (parity reads 8, as the official code).
         deep = deep_color(stream, settings.pix_fmt) and not net.parity
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
-                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8, guide=guide)
+                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8, guide=guide, carry=carry)
         writer.threads = net.threads.encoder_threads
         own = task is None
         task = progress.task("frames", src.name, total, advice=speed_advice(net)) if own else task
@@ -345,7 +358,7 @@ class _Run:
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
                  report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int,
-                 dtype=np.uint8, guide: FilmReferences | None = None):
+                 dtype=np.uint8, guide: FilmReferences | None = None, carry: Carry = Carry()):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
@@ -355,6 +368,9 @@ class _Run:
         self.depth = queue_depth(pixels, net.batch_size)
         self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
         self.clock, self.guide = guide, guide.make() if guide is not None else None
+        if self.guide is not None and carry.load is not None:
+            self.guide.load(carry.load)
+        self._save = carry if self.guide is not None and carry.save is not None else None
         self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
 
     def go(self, decoded, task: Task) -> None:
@@ -383,6 +399,8 @@ class _Run:
                     task.advance()
             if smooth is not None:
                 smooth.close()
+                if self._save is not None:  # decoding ended where the next segment starts
+                    self.guide.save(self._save.save)
                 for g in self.guide.flush() if self.guide else ():
                     if self.report is not None:
                         self._reach[g.tag[1]] = (g.reach, None)
@@ -409,6 +427,9 @@ class _Run:
         L, a, tag = item
         if self.guide is None:
             return self._smoothed(a, tag)
+        if self._save is not None and tag[1] * self.time_base >= self._save.save_at:
+            self.guide.save(self._save.save)  # the next segment starts decoding here
+            self._save = None
         for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag):
             if self.report is not None:
                 pts = g.tag[1]

@@ -13,15 +13,15 @@ from ..media.interlace import Interlace
 from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
-from ..pipeline import EDIT_LIST_SLACK
+from ..pipeline import EDIT_LIST_SLACK, Carry
 from .manifest import Manifest
 from .segments import Plan, Segment
 
 def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interlace | None = None,
                      report: bool = False, sequence: bool = False, references: bool = False) -> str | None:
     """Why a film must be colorized in one piece (and so cannot resume inside), or None."""
-    if references:
-        return "references are carried through whole shots, across any segment's edge"
+    if references:  # the single-file command carries them from segment to segment, in order
+        return "a batch colorizes a film's segments apart, and references are carried from each to the next"
     if sequence:
         return "an image sequence is read in one pass"
     if report:
@@ -39,10 +39,22 @@ class SegmentedFilm:
     """The segments of one film under ``plan``: their files in ``work``, their record in ``manifest``
     under the item ``key``."""
 
-    def __init__(self, manifest: Manifest, key: str, plan: Plan, work: Path, codec: str):
+    def __init__(self, manifest: Manifest, key: str, plan: Plan, work: Path, codec: str, carried: bool = False):
+        """``carried``: each segment starts from colors the one before saved (references); they
+        must then run in order."""
         self.manifest, self.key, self.plan, self.work = manifest, key, plan, work
         suffix = segment_suffix(codec)
         self.parts = [work / f"{plan.key}-{s.index:05d}{suffix}" for s in plan.segments]
+        # What segment i starts from, saved by segment i - 1.
+        self.states = [None] + [work / f"{plan.key}-{s.index:05d}.carried.npz" for s in plan.segments[1:]] \
+            if carried else None
+
+    def carry(self, segment: Segment) -> Carry:
+        if self.states is None:
+            return Carry()
+        i = segment.index
+        following = self.plan.segments[i + 1] if i + 1 < len(self.plan.segments) else None
+        return Carry(self.states[i], following and self.states[i + 1], following and following.decode.start)
 
     def todo(self) -> list[tuple[Segment, Path]]:
         """Record the plan, clear what other plans (and killed runs) left in the work folder, and
@@ -54,7 +66,11 @@ class SegmentedFilm:
             if not stale.name.startswith(self.plan.key):  # a partial file starts with a dot
                 stale.unlink()
         return [(s, part) for s, part in zip(self.plan.segments, self.parts)
-                if not (s.index in finished and part.is_file())]
+                if not (s.index in finished and part.is_file() and self._saved(s.index))]
+
+    def _saved(self, index: int) -> bool:
+        """Whether what the segment after ``index`` starts from is there (where there is one to save)."""
+        return self.states is None or index + 1 >= len(self.states) or self.states[index + 1].is_file()
 
     def record(self, index: int, frames: int, colorized: int, seconds: float, cuts: list[float]) -> None:
         self.manifest.segment_done(self.key, self.plan.key, index, frames, colorized, seconds, cuts)

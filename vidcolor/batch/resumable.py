@@ -20,6 +20,7 @@ from ..media.timeline import Span
 from ..models import Colorizer
 from ..models.advice import speed_advice
 from ..pipeline import Summary, colorize_segment
+from ..temporal.reference_files import FilmReferences
 from ..progress import Progress
 from .film import SegmentedFilm
 from .fingerprint import fingerprint
@@ -33,26 +34,28 @@ def work_folder(dst: Path) -> Path:
 
 def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
                        strength: float, net: Colorizer, options: dict, segment_seconds: float, fresh: bool,
-                       progress: Progress, audio: str = "auto", provenance: dict | None = None) -> Summary | None:
+                       progress: Progress, audio: str = "auto", provenance: dict | None = None,
+                       guide: FilmReferences | None = None) -> Summary | None:
     """Colorize ``src`` into ``dst`` in segments of ``segment_seconds``; None where the film (or its
     part) fits in one segment, to be done in one piece. ``options`` are those that change the
-    output (with ``settings``, ``strength`` and the weights file, they decide whether the work of
-    an earlier run still counts); ``fresh`` discards it anyway."""
+    output (with ``settings``, ``strength``, the weights file and the references ``guide``, they
+    decide whether the work of an earlier run still counts); ``fresh`` discards it anyway."""
     t0 = time.perf_counter()
     key, print_ = str(src.resolve()), fingerprint(src)
     recorded = {**options, "strength": strength, "encode": repr(settings), "interlace": repr(interlace),
                 "weights_file": f"{net.weights_path.name}:{fingerprint(net.weights_path)}",
-                "segment_seconds": segment_seconds}
+                "segment_seconds": segment_seconds, "references": guide.identity if guide else None}
     identity = f"{print_}|{dump_settings(recorded)}"
     with open_input(src) as container:
-        plan = plan_segments(container, video_stream(container, src), src, span, strength, segment_seconds, identity)
+        plan = plan_segments(container, video_stream(container, src), src, span, strength, segment_seconds, identity,
+                             guide.times() if guide else None)
     if len(plan.segments) == 1:
         return None
     folder = work_folder(dst)
     manifest = Manifest(dst.parent, folder=folder.name)
     try:
         _forget_other_runs(manifest, key, dst, print_, recorded, fresh)
-        film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec)
+        film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec, carried=guide is not None)
         todo = film.todo()
         n = len(plan.segments)
         if len(todo) < n:
@@ -66,7 +69,8 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                     started = time.perf_counter()
                     frames, count, cuts = colorize_segment(src, part, decode=segment.decode, emit=segment.emit,
                                                            colorizer=net, settings=settings, strength=strength,
-                                                           interlace=interlace, task=task)
+                                                           interlace=interlace, task=task, guide=guide,
+                                                           carry=film.carry(segment))
                     film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
             streams = film.join(src, dst, span, audio, provenance)
         except KeyboardInterrupt as e:

@@ -4,9 +4,16 @@ Each segment is decoded with context frames on both sides: they go through the n
 motion tracker and the smoother, but are not written. With the smoother's window and the cut
 detector's history inside that context, every written frame gets exactly the color an
 uninterrupted run gives it, so segment boundaries need not fall on scene cuts.
+
+Colors a film must follow (references) are carried from each segment to the next: the segment
+before saves them where the next one starts decoding (``ChromaGuide.save``), so a film's segments
+with references run in order. A segment's decoding also reaches a keyframe up to ``LOOK_BACK``
+frames past its context, so the frames it writes see the keyframe ahead of them as an
+uninterrupted run does.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,6 +21,7 @@ from pathlib import Path
 
 from ..media.probe import frame_pts, frame_rate
 from ..media.timeline import Span
+from ..temporal.references import LOOK_BACK
 from ..temporal.smoother import context_frames
 
 
@@ -33,17 +41,19 @@ class Plan:
 
 
 def plan_segments(container, stream, src: Path, span: Span, strength: float, seconds: float,
-                  identity: str) -> Plan:
+                  identity: str, keyframes=None) -> Plan:
     """Segments of about ``seconds`` each of ``span`` of the film's ``stream``. ``identity`` (the
-    input's fingerprint and the settings) goes into the plan's key."""
+    input's fingerprint and the settings) goes into the plan's key. ``keyframes``: the times
+    (seconds on the input's clock) of the frames with references, where the film has some."""
     tb = stream.time_base
     times = frame_pts(container, stream, src)
     rate = frame_rate(stream) or Fraction(25)
     if times is not None:
         times = [t for t in times if span.contains(t * tb)]
     n = len(times) if times is not None else 0
-    per = max(1, round(seconds * rate))
     before, after = context_frames(strength)
+    # With references, each segment saves what the next one starts from inside its own decoding.
+    per = max(1, round(seconds * rate), before + 1 if keyframes else 1)
     key = hashlib.sha256(f"{identity}|{seconds}|{n}|{before}|{after}".encode()).hexdigest()[:16]
     if times is None or n <= per:
         return Plan(key, (Segment(0, span, span, n),), n)
@@ -51,10 +61,18 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
     def at(i: int, default: Fraction | None) -> Fraction | None:
         return times[i] * tb if 0 < i < n else default
 
+    seconds_of = [t * tb for t in times]
+    half_frame = 1 / (2 * rate)
+    ahead = sorted(keyframes or ())
     segments = []
     for index, first in enumerate(range(0, n, per)):
         end = min(n, first + per)
+        last = end + after  # the context decoded after the segment ends here
+        if ahead and end < n:
+            k = bisect.bisect_left(ahead, seconds_of[end] - half_frame)
+            if k < len(ahead) and ahead[k] < seconds_of[end] + Fraction(after + LOOK_BACK) / rate:
+                last = max(last, bisect.bisect_left(seconds_of, ahead[k] - half_frame) + 1)
         emit = Span(at(first, span.start), at(end, span.end), span.shift)
-        decode = Span(at(first - before, span.start), at(end + after, span.end), span.shift)
+        decode = Span(at(first - before, span.start), at(last, span.end), span.shift)
         segments.append(Segment(index, decode, emit, end - first))
     return Plan(key, tuple(segments), n)

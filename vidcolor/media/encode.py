@@ -1,6 +1,7 @@
 """Encode colorized frames and mux them with the input's other streams (``streams.plan_streams``)."""
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 from dataclasses import dataclass, replace
@@ -232,6 +233,7 @@ class VideoWriter:
             frame = av.VideoFrame.from_ndarray(np.dstack([rgb, alpha]), format="rgba")
         else:
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le" if rgb.dtype == np.uint16 else "rgb24")
+        look = encoded_look(look, self.settings.pix_fmt)
         return frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
                               dst_color_range=look.color_range or None)
 
@@ -281,6 +283,7 @@ class VideoWriter:
         cc = s.codec_context
         if self.threads:
             cc.thread_count = self.threads
+        look = encoded_look(look, self.settings.pix_fmt)
         cc.colorspace, cc.color_range = look.colorspace, look.color_range
         cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
         if look.rotation:
@@ -327,3 +330,19 @@ def carry_over(out: av.container.OutputContainer, source: av.container.InputCont
             out.set_chapters(source.chapters())
         except Exception:
             pass  # a container without chapters support: nothing to carry
+
+
+RGB_MATRIX, BT709 = 0, 1  # AVColorSpace: an RGB source has no YUV matrix; HD's is the one to give it
+
+
+def encoded_look(look: FrameLook, pix_fmt: str) -> FrameLook:
+    """The source's look as the output can carry it: an RGB source (a PNG sequence, x264rgb)
+    encoded as YUV gets BT.709's matrix, converted with it and tagged so, not a YUV stream tagged RGB."""
+    if look.colorspace == RGB_MATRIX and not _is_rgb(pix_fmt):
+        return replace(look, colorspace=BT709)
+    return look
+
+
+@functools.lru_cache(maxsize=None)
+def _is_rgb(pix_fmt: str) -> bool:
+    return av.VideoFormat(pix_fmt).is_rgb

@@ -12,7 +12,8 @@ from pathlib import Path
 import av
 
 from ..errors import VidcolorError, first_line
-from .encode import carry_over, stream_metadata
+from .decode import look_of
+from .encode import carry_over, encoded_look, stream_metadata
 from .muxing import finish, mux, start
 from ..provenance import container_tags
 from .probe import frame_rate, open_input, video_stream
@@ -59,6 +60,7 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
                 # The film's rate, not the part's: MOV builds its timecode track from it.
                 stream.codec_context.framerate = frame_rate(video) or template.average_rate
                 extradata = template.codec_context.extradata
+                _tag_look(stream, src, video.index, template.format.name)
             stream.metadata.update(stream_metadata(video, span))
             carry_over(out, source, copier, video, span)
             if provenance:
@@ -77,6 +79,19 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
         copier.close()
         finish(out, dst)
     return plan
+
+
+def _tag_look(stream, src: Path, index: int, pix_fmt: str) -> None:
+    """Tag the joined video with the matrix, range, primaries and transfer its frames were encoded
+    with, the source's first frame's as the writer took them: a QuickTime segment keeps only some
+    of them, and without them a player guesses (a full-range picture then shows washed out)."""
+    with open_input(src) as source:
+        frame = next(source.decode(source.streams[index]), None)
+    if frame is None:
+        return
+    look, cc = encoded_look(look_of(frame), pix_fmt), stream.codec_context
+    cc.colorspace, cc.color_range = look.colorspace, look.color_range
+    cc.color_primaries, cc.color_trc = look.color_primaries, look.color_trc
 
 
 def _copy_video(part: Path, stream, extradata, out, copier: PacketCopier, span: Span, dst: Path) -> None:

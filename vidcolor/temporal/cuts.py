@@ -45,8 +45,12 @@ class CutDetector:
     """Feed it, in order, each frame's trust, histogram distance to its predecessor, and the lower
     lightness contrast (standard deviation) of the two frames."""
 
-    def __init__(self):
-        self._recent: deque[float] = deque(maxlen=HISTORY)
+    def __init__(self, recent=()):
+        self._recent: deque[float] = deque(recent, maxlen=HISTORY)
+
+    @property
+    def recent(self) -> list[float]:
+        return list(self._recent)
 
     def update(self, trust: float, histogram_distance: float, contrast: float) -> bool:
         recent = float(np.median(self._recent)) if self._recent else 1.0

@@ -44,6 +44,22 @@ class MotionTracker:
         self._cuts = CutDetector()
         self._prev: Sample | None = None
 
+    def state(self) -> dict[str, np.ndarray]:
+        """What the next ``push`` depends on, as arrays (to carry a run across a segment's edge)."""
+        if self._prev is None:
+            return {}
+        p = self._prev
+        return {"small": p.small, "histogram": p.histogram, "contrast": np.float64(p.contrast),
+                "shape": np.asarray(p.shape, np.int64), "recent": np.asarray(self._cuts.recent, np.float64)}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        if "small" not in state:
+            self._prev = None
+            return
+        self._prev = Sample(np.asarray(state["small"], np.float32), np.asarray(state["histogram"]),
+                            float(state["contrast"]), tuple(int(x) for x in state["shape"]))
+        self._cuts = CutDetector(state["recent"].tolist())
+
     def push(self, L: np.ndarray) -> Step:
         prev, sample = self.sample(L)
         return self.step(prev, sample, self.flow(prev, sample))

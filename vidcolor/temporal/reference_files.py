@@ -138,6 +138,10 @@ class FilmReferences:
         given = self.files.get(position)
         return None if given is None else "hints" if isinstance(given, (list, tuple)) else "keyframe"
 
+    def times(self) -> list[Fraction]:
+        """When the frames with references are, in seconds on the input's clock."""
+        return [self.origin + Fraction(n) / self.rate for n in sorted(self.files)]
+
     def position(self, t: Fraction) -> int:
         return round((t - self.origin) * self.rate)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -110,7 +111,16 @@ class ChromaMapping:
         agreement = 1.0 / (1.0 + variance / (SPREAD ** 2 + 0.25 * (mean ** 2).sum(axis=1)))
         exclusive = count / np.maximum(count + left_alone, 1e-6)
         confidence = (count / (count + SUPPORT) * agreement * exclusive).astype(np.float32)
-        self._table = np.concatenate([mean * confidence[:, None], confidence[:, None]], axis=1)
+        self.table = np.concatenate([mean * confidence[:, None], confidence[:, None]], axis=1)
+
+    @classmethod
+    def from_table(cls, table: np.ndarray) -> "ChromaMapping":
+        """A mapping as ``table`` holds it (one fit before, carried across a segment's edge)."""
+        if table.shape != (L_BINS * AB_BINS * AB_BINS, 3):
+            raise ValueError(f"a mapping's table has {L_BINS * AB_BINS * AB_BINS} rows of 3, not {table.shape}")
+        mapping = cls.__new__(cls)
+        mapping.table = np.asarray(table, np.float32)
+        return mapping
 
     def apply(self, L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the correction (h, w, 2), its confidence (h, w)) for a frame of the shot, interpolated
@@ -125,7 +135,7 @@ class ChromaMapping:
             return tuple(cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in small)
         out = np.zeros((L.size, 3), np.float32)  # correction times confidence, and confidence
         for index, share in _corners(L, ab):
-            out += share[:, None] * self._table[index]
+            out += share[:, None] * self.table[index]
         confidence = out[:, 2]
         correction = out[:, :2] / np.maximum(confidence, 1e-6)[:, None]
         return correction.reshape(h, w, 2), confidence.reshape(h, w)
@@ -261,6 +271,33 @@ class ChromaGuide:
 
     def flush(self) -> list[Guided]:
         return self._release()
+
+    def save(self, path: Path) -> None:
+        """Write what the frames after the last one pushed need of those before it (the tracker's
+        last frame and the keyframe being carried), for a run to go on from there in another
+        process: a film's next segment. Frames still waiting for a keyframe ahead are left out:
+        a segment's decoding reaches that keyframe (``batch.segments.plan_segments``)."""
+        state = {f"tracker_{k}": v for k, v in self.tracker.state().items()}
+        if self._forward is not None:
+            k, carried, mapping = self._forward
+            state.update(keyframe=np.float64(k), carried=carried, mapping=mapping.table)
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.partial")
+        with open(partial, "wb") as f:
+            np.savez(f, **state)
+        partial.replace(path)
+
+    def load(self, path: Path) -> None:
+        """Go on from what ``save`` wrote; a VidcolorError where it cannot be read."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+            self.tracker.restore({k[len("tracker_"):]: v for k, v in state.items() if k.startswith("tracker_")})
+            self._forward = None if "keyframe" not in state else \
+                (float(state["keyframe"]), state["carried"].astype(np.float32), ChromaMapping.from_table(state["mapping"]))
+        except (OSError, ValueError, KeyError) as e:
+            raise VidcolorError(f"{path}: the colors carried from the segment before cannot be read ({e})") from None
+        self._pending = []
 
     def _keyframe(self, shape, small_L, ab, step, position, tag) -> list[Guided]:
         ref = self._reference(self.images[position], position, shape, small_L, ab)
