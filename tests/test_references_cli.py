@@ -285,3 +285,27 @@ def test_segments_carry_a_keyframe_with_no_context_and_none_ahead(cli, two_shots
     guided = ab_of(decoded_rgb(out))
     assert np.abs(np.median(guided[10:12].reshape(-1, 2), axis=0) - TARGET).max() < 6
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
+
+
+def test_a_batch_colorizes_a_film_with_references_in_segments_carried_in_order(cli, two_shots, tmp_path):
+    """On two workers, the segments of a film with references run one after another, each from
+    what the one before saved; the film is pixel for pixel the single-file command's in one piece."""
+    import shutil
+
+    archive, out = tmp_path / "archive", tmp_path / "out"
+    archive.mkdir()
+    shutil.copy(two_shots, archive / "film.mkv")
+    refs = archive / "film.refs"
+    refs.mkdir()
+    for n in (3, 13):
+        cv2.imwrite(str(refs / f"{n:06d}.png"),
+                    cv2.cvtColor(recolored_rgb(decoded_rgb(two_shots)[n]), cv2.COLOR_RGB2BGR))
+    run = ("--codec", "ffv1", "--smooth-strength", "0")
+    whole = tmp_path / "whole.mkv"
+    assert cli(two_shots, "-o", whole, *run, "--references", refs)[0] == 0
+    code, output = cli("batch", archive, "-o", out, *run, "--segment-seconds", "0.4", "--jobs", "2",
+                       "--report", tmp_path / "r.json")
+    assert code == 0, output
+    item = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert item["segments"] == 3 and item["notes"] == [f"{archive / 'film.mkv'}: follows film.refs"]
+    assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out / "film.mkv"), strict=True))

@@ -37,7 +37,7 @@ from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
 from .temporal.hints import read_hints
-from .temporal.reference_files import FilmReferences, check_references, film_references, identity
+from .temporal.reference_files import Carry, FilmReferences, check_references, film_references, identity
 from .temporal.references import ChromaGuide
 from .temporal.smoother import window
 
@@ -261,17 +261,6 @@ def interlace_of(src: Path, mode: str) -> Interlace:
     elif mode == "auto" and found.reason != "progressive":
         warnings.warn(f"{src}: {found.reason}", Notice, stacklevel=3)
     return found
-
-
-@dataclass(frozen=True)
-class Carry:
-    """The colors references carry across a segment's edges: the state a segment starts from
-    (None: nothing before it), and where to save the state for the next segment, taken before
-    its first frame at or after ``save_at`` (seconds on the input's clock)."""
-
-    load: Path | None = None
-    save: Path | None = None
-    save_at: Fraction | None = None
 
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,

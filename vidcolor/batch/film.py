@@ -13,15 +13,14 @@ from ..media.interlace import Interlace
 from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
-from ..pipeline import EDIT_LIST_SLACK, Carry
+from ..pipeline import EDIT_LIST_SLACK
+from ..temporal.reference_files import Carry
 from .manifest import Manifest
 from .segments import Plan, Segment
 
 def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interlace | None = None,
-                     report: bool = False, sequence: bool = False, references: bool = False) -> str | None:
+                     report: bool = False, sequence: bool = False) -> str | None:
     """Why a film must be colorized in one piece (and so cannot resume inside), or None."""
-    if references:  # the single-file command carries them from segment to segment, in order
-        return "a batch colorizes a film's segments apart, and references are carried from each to the next"
     if sequence:
         return "an image sequence is read in one pass"
     if report:

@@ -34,7 +34,8 @@ from .film import SegmentedFilm, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
 from .segments import plan_segments
-from .sources import Source, film_references, find_sources
+from .sources import Source, find_sources, references_beside
+from ..temporal.reference_files import film_references as read_film_references
 from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
 
 # The options that change a video's output (and so, changed, make a finished item stale).
@@ -130,7 +131,7 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
 
 def _references_identity(film: Path) -> list[str]:
     """What a film's references are (NAME.refs, NAME.hints.json): each file with its SHA-256."""
-    refs, hints = film_references(film)
+    refs, hints = references_beside(film)
     files = sorted(refs.iterdir()) if refs else []
     return [f"{p.name}:{sha256_file(p)[:16]}" for p in files + ([hints] if hints else []) if p.is_file()]
 
@@ -160,6 +161,7 @@ class _Job:
     frames: int = 0  # expected, for progress
     task: Task | None = None  # its own progress
     written: dict = field(default_factory=dict)  # frames written so far, by task key
+    waiting: deque = field(default_factory=deque)  # segments that start from what the one running saves
 
 
 class _Batch:
@@ -227,9 +229,9 @@ class _Batch:
                             self._written(key, frames)
                     for future in finished:
                         job, task = running.pop(future)
-                        retry = self._finished(job, task, future)
-                        if retry is not None:
-                            ready.appendleft((job, retry))
+                        following = self._finished(job, task, future)
+                        if following is not None:
+                            ready.appendleft((job, following))
         finally:
             self.total.end()
         return BatchSummary(str(self.out_dir), self.engine.describe if self.engine else "none needed",
@@ -263,7 +265,7 @@ class _Batch:
         self.reports.append(report)
         prior = self.manifest.item(key)
         settings = self.settings[source.kind]
-        if source.kind == "video" and any(film_references(source.path)):
+        if source.kind == "video" and any(references_beside(source.path)):
             settings = {**settings, "references": _references_identity(source.path)}  # a changed keyframe redoes it
         try:
             print_ = fingerprint(source.path)
@@ -337,18 +339,26 @@ class _Batch:
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                refs, hints = film_references(src)
-                segmented = one_piece_reason(codec=settings.codec, skip_color=bool(self.video_options.get("skip_color")),
-                                             references=bool(refs or hints)) is None
+                refs, hints = references_beside(src)
+                segmented = one_piece_reason(codec=settings.codec,
+                                             skip_color=bool(self.video_options.get("skip_color"))) is None
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                      identity) if segmented else None
+            guide = None
             if plan is not None and len(plan.segments) > 1:  # a film in one piece probes in its worker
                 with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
                     warnings.simplefilter("always")
                     interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
                 if one_piece_reason(codec=settings.codec, interlace=interlace):
                     plan = None
+                elif refs or hints:  # its segments carry the references' colors, one to the next, in order
+                    with open_input(src) as container:
+                        stream = video_stream(container, src)
+                        guide = read_film_references(src, container, stream, (str(refs),) if refs else None,
+                                                     hints, interlace)
+                        plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
+                                             identity, guide.times())
         except VidcolorError as e:
             self._fail(job, str(e))
             return []
@@ -361,7 +371,10 @@ class _Batch:
         lost, told = split_notices(caught)
         job.report.warnings += [f"{dst}: {n}" for n, kind in notes if kind is not Notice] + lost
         job.report.notes += [f"{dst}: {n}" for n, kind in notes if kind is Notice] + told
-        job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec)
+        if guide is not None:
+            job.report.notes.append(f"{src}: follows " + " and ".join(str(p.name) for p in (refs, hints) if p))
+        job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec,
+                                 carried=guide is not None)
         todo = job.film.todo()
         self._retotal(job, plan.frames)
         if job.film.frames:  # finished segments of an earlier run
@@ -370,14 +383,18 @@ class _Batch:
         job.report.segments = len(plan.segments)
         job.report.segments_resumed = len(plan.segments) - len(todo)
         tasks = [SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength, self._model_tuple(),
-                             interlace, segment.index) for segment, part in todo]
+                             interlace, segment.index, guide, job.film.carry(segment)) for segment, part in todo]
         job.remaining = len(tasks)
         if not tasks:
             self._join(job)
+        if guide is not None:  # each segment starts from what the one before saved
+            job.waiting = deque(tasks[1:])
+            return tasks[:1]
         return tasks
 
     def _finished(self, job: _Job, task, future):
-        """Record a finished task; returns the task to run again, if it is to be retried."""
+        """Record a finished task; returns the task to run next for its item: itself, to be
+        retried, or the segment that starts from what it saved."""
         try:
             result = future.result()
         except WorkerDied as e:
@@ -404,6 +421,8 @@ class _Batch:
             job.remaining -= 1
             if job.remaining == 0 and not job.failed:
                 self._join(job)
+            if job.waiting and not job.failed:
+                return job.waiting.popleft()
         elif not job.failed:
             self._done(job, result.frames)  # what became of the other streams is in its warnings
         return None

@@ -75,7 +75,7 @@ def _expand(spec: str, out_dir: Path):
     return [(path, Path(path.name))]
 
 
-def film_references(film: Path) -> tuple[Path | None, Path | None]:
+def references_beside(film: Path) -> tuple[Path | None, Path | None]:
     """The references beside a film that a batch picks up: the folder NAME.refs (keyframes) and
     the file NAME.hints.json, NAME being the film's name without its extension."""
     refs, hints = film.with_name(film.stem + REFERENCES_SUFFIX), film.with_name(film.stem + HINTS_SUFFIX)

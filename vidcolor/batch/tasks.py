@@ -18,6 +18,7 @@ from ..media.interlace import PROGRESSIVE, Interlace
 from ..media.timeline import Span
 from ..models import Colorizer
 from ..progress import ADVANCE, Event, Progress
+from ..temporal.reference_files import Carry, FilmReferences
 
 # A worker tells the driver how far its task is at most this often (a queue across processes or machines).
 REPORT_EVERY = 0.5  # seconds
@@ -36,6 +37,8 @@ class SegmentTask:
     model_options: tuple  # sorted (name, value) pairs for Colorizer
     interlace: Interlace = PROGRESSIVE  # deinterlaced (or the telecine undone) first where it says so
     index: int = 0
+    guide: FilmReferences | None = None  # the film's references, their colors carried as ``carry`` says
+    carry: Carry = Carry()
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class Worker:
                 frames, colorized, cuts = colorize_segment(
                     task.src, task.part, decode=task.decode, emit=task.emit,
                     colorizer=self.colorizer(task.model_options), settings=task.settings, strength=task.strength,
-                    interlace=task.interlace, task=progress.task("frames", task.src.name))
+                    interlace=task.interlace, task=progress.task("frames", task.src.name), guide=task.guide,
+                    carry=task.carry)
             else:
                 from ..pipeline import colorize_path
 

@@ -119,6 +119,17 @@ def identity(found: dict) -> list[str]:
             for n, v in sorted(found.items())]
 
 
+@dataclass(frozen=True)
+class Carry:
+    """The colors references carry across a segment's edges: the state a segment starts from
+    (None: nothing before it), and where to save the state for the next segment, taken before
+    its first frame at or after ``save_at`` (seconds on the input's clock)."""
+
+    load: Path | None = None
+    save: Path | None = None
+    save_at: Fraction | None = None
+
+
 @dataclass
 class FilmReferences:
     """What a run needs to guide its colors: by frame number, each keyframe (a file or an image)
