@@ -25,7 +25,7 @@ def test_the_top_help_shows_the_common_usage_and_the_most_used_options():
     # Each command's summary is a whole sentence, not cut off.
     commands = text[text.index("Commands:"):]
     summaries = re.findall(r"^  (\w+) +(.+?)(?=^  \w|\Z)", commands, re.S | re.M)
-    assert {name for name, _ in summaries} == {"batch", "colorize", "eval", "keyframes", "weights"}
+    assert {name for name, _ in summaries} == {"batch", "colorize", "eval", "keyframes", "serve", "weights"}
     for name, summary in summaries:
         assert summary.strip().endswith(".") and "..." not in summary, (name, summary)
 

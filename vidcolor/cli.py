@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 import click
 import cloup
@@ -388,6 +389,46 @@ def keyframes(input, output, quiet, every, **options):
     result = export_keyframes(input, output, every=every, quiet=quiet, **options)
     if not quiet:
         click.echo(f"wrote {len(result.frames)} keyframe(s) of {result.shots} shot(s) into {result.folder}", err=True)
+
+
+@main.command(short_help="A local web app to queue, watch, preview, compare and download runs.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than this machine's own (127.0.0.1) opens it to the network.")
+@click.option("--port", type=int, default=8765, show_default=True, help="0: any free port.")
+@click.option("--root", "roots", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder whose films may be added by path (repeatable) [default: the current folder].")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("vidcolor-output"),
+              show_default=True, help="Where results go, a folder per job; the queue is kept there too.")
+@click.option("--token", help="The token every request needs [default: a new random one each start].")
+@click.option("--max-upload", default="50G", show_default=True, help="Largest upload (500M, 20G, ...).")
+@click.option("--jobs", "concurrent", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Jobs running at once.")
+@click.option("--api-list", is_flag=True, help="Serve GET /api, a list of the API's routes.")
+def serve(host, port, roots, output, token, max_upload, concurrent, api_list):
+    """Start a local web app: add films from the --root folders (or upload them), watch the queue
+    with its progress, preview a frame with given settings, compare before and after, download
+    the results. It prints one URL with a token: open it. The queue is kept in --output and
+    resumes when the server starts again.
+
+    \b
+      vidcolor serve --root ~/films
+      vidcolor serve --host 0.0.0.0 --root /archive    reachable from other machines
+    """
+    import secrets
+
+    from .web.config import ServeConfig
+    from .web.security import is_loopback
+    from .web.serve import parse_size, serve as run_server
+
+    if token is not None and len(token) < 16:
+        raise VidcolorError("--token must be at least 16 characters (it is the only lock on the server)")
+    config = ServeConfig(roots=tuple(r.resolve() for r in roots) or (Path.cwd().resolve(),),
+                         output=output.absolute(), token=token or secrets.token_urlsafe(24), host=host, port=port,
+                         max_upload=parse_size(max_upload), concurrent=concurrent, docs=api_list)
+    if not is_loopback(host):
+        warnings.warn(f"listening on {host}: anyone who can reach this machine and holds the token can read the "
+                      "--root folders and run jobs; keep the URL to yourself", stacklevel=1)
+    run_server(config, on_ready=lambda url: click.echo(f"vidcolor: serving at {url}", err=False))
 
 
 @main.group(short_help="List and download the released DDColor weights.")

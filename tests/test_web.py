@@ -1,0 +1,282 @@
+"""`vidcolor serve`'s API, in process (Starlette's client), on real jobs: generated films, the
+tests' weights, worker processes that run the batch machinery. And what guards it: the token,
+the Host allow-list, cross-site changes, paths outside the roots, uploads."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+
+from conftest import TEST_SIZE  # noqa: E402
+from media_factory import decoded_rgb, frame_times, packets, write_video  # noqa: E402
+
+TOKEN = "test-token-0123456789abcdef"
+BASE = "http://127.0.0.1:8765"
+BEARER = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def root(tmp_path, tiny_weights):
+    """A root folder with a film, the tests' weights (options may name only files under a root)."""
+    root = tmp_path / "root"
+    (root / "films").mkdir(parents=True)
+    write_video(root / "films" / "film.mkv", frames=30, fps=25)
+    shutil.copy(tiny_weights, root / "weights.pth")
+    return root
+
+
+def options(root: Path, **more) -> dict:
+    return {"weights": str(root / "weights.pth"), "input_size": TEST_SIZE, "device": "cpu", "codec": "ffv1", **more}
+
+
+def make_client(root: Path, output: Path, concurrent: int = 1, **config) -> TestClient:
+    from vidcolor.web.app import create_app
+    from vidcolor.web.config import ServeConfig
+
+    cfg = ServeConfig(roots=(root.resolve(),), output=output, token=TOKEN, port=8765, concurrent=concurrent, **config)
+    return TestClient(create_app(cfg), base_url=BASE, headers=BEARER)
+
+
+def wait_for(client: TestClient, job_id: str, states, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in states:
+            return job
+        assert time.monotonic() < deadline, f"job still {job['state']}: {job}"
+        time.sleep(0.2)
+
+
+def test_a_job_goes_from_queued_to_done_with_the_clis_pixels_and_times(root, tmp_path, cli):
+    film = root / "films" / "film.mkv"
+    with make_client(root, tmp_path / "out") as client:
+        made = client.post("/api/jobs", json={"input": str(film), "options": options(root)})
+        assert made.status_code == 201, made.text
+        job = made.json()
+        assert job["state"] in ("queued", "running") and job["name"] == "film.mkv"
+        with client.stream("GET", "/api/events") as events:  # the queue as it is, then its changes
+            lines = events.iter_lines()
+            assert next(lines) == "event: jobs"
+            assert json.loads(next(lines)[len("data: "):])[0]["id"] == job["id"]
+        done = wait_for(client, job["id"], ("done", "failed"))
+        assert done["state"] == "done", done["error"]
+        assert done["frames_done"] == done["frames_total"] == 30 and done["error"] is None
+        assert client.get("/api/jobs").json()[0]["state"] == "done"
+
+        result = client.get(done["result_url"])
+        assert result.status_code == 200 and result.headers["content-type"] == "video/x-matroska"
+        ranged = client.get(done["result_url"], headers={"range": "bytes=100-199"})
+        assert ranged.status_code == 206 and ranged.content == result.content[100:200]
+        frame = client.get(f"/api/jobs/{job['id']}/frame?which=after&t=0.5")
+        assert frame.status_code == 200 and frame.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+    by_cli = tmp_path / "cli.mkv"
+    code, output = cli(film, "-o", by_cli, "--codec", "ffv1")
+    assert code == 0, output
+    served = Path(done["output"])
+    assert frame_times(served) == frame_times(by_cli)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded_rgb(served), decoded_rgb(by_cli), strict=True))
+    assert packets(served, "audio") == packets(film, "audio")
+
+
+def test_cancel_retry_and_a_restart_resume_the_same_job(root, tmp_path):
+    """A film of 4 segments: cancelled while it runs, retried, then the server stops mid-job and
+    a new one on the same output folder resumes it from its finished segments."""
+    film = root / "films" / "long.mkv"
+    write_video(film, frames=100, fps=25)
+    out = tmp_path / "out"
+    opts = options(root, segment_seconds=1)
+    with make_client(root, out) as client:
+        job = client.post("/api/jobs", json={"input": str(film), "options": opts}).json()
+        running = wait_for(client, job["id"], ("running",))
+        assert client.post(f"/api/jobs/{job['id']}/cancel").json()["state"] == "cancelled"
+        assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 409
+        time.sleep(1)
+        assert client.get(f"/api/jobs/{job['id']}").json()["state"] == "cancelled"
+        assert client.post(f"/api/jobs/{job['id']}/retry").json()["state"] in ("queued", "running")
+        deadline = time.monotonic() + 240
+        while client.get(f"/api/jobs/{job['id']}").json()["frames_done"] < 55:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    # The server stopped with the job running: the next one takes it up where it was.
+    with make_client(root, out) as client:
+        again = client.get(f"/api/jobs/{job['id']}").json()
+        assert again["state"] in ("queued", "running")
+        done = wait_for(client, job["id"], ("done", "failed"))
+        assert done["state"] == "done", done["error"]
+        report = client.get(f"/api/jobs/{job['id']}/report").json()
+        item = report["items"][0]
+        assert item["segments"] == 4 and item["segments_resumed"] >= 2 and item["frames"] == 100
+    assert running["state"] == "running"
+    assert len(frame_times(Path(done["output"]))) == 100
+
+
+def test_two_jobs_at_once_a_failing_one_and_the_queues_order(root, tmp_path):
+    films = root / "films"
+    write_video(films / "second.mp4", frames=12, fps=25)
+    (films / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a film")
+    with make_client(root, tmp_path / "out", concurrent=2) as client:
+        ids = [client.post("/api/jobs", json={"input": str(films / name), "options": options(root)}).json()["id"]
+               for name in ("film.mkv", "second.mp4", "broken.mp4")]
+        listed = [j["id"] for j in client.get("/api/jobs").json()]
+        assert listed == ids
+        moved = client.post(f"/api/jobs/{ids[2]}/move", json={"to": 0})
+        assert [j["id"] for j in moved.json()] == [ids[2], ids[0], ids[1]]
+        jobs = [wait_for(client, i, ("done", "failed")) for i in ids]
+        assert [j["state"] for j in jobs] == ["done", "done", "failed"]
+        error = jobs[2]["error"]
+        assert str(films / "broken.mp4") in error and "\n" not in error and "Traceback" not in error
+        started = sorted((j["started"], j["finished"]) for j in jobs[:2])
+        assert started[1][0] < started[0][1]  # the two films ran at the same time
+        import io
+        import zipfile
+
+        bundle = client.get("/api/results.zip")
+        assert bundle.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(bundle.content)) as z:
+            assert sorted(z.namelist()) == sorted(f"{j['id']}-{Path(j['output']).name}" for j in jobs[:2])
+            assert all(z.read(f"{j['id']}-{Path(j['output']).name}") == Path(j["output"]).read_bytes()
+                       for j in jobs[:2])
+        assert client.delete(f"/api/jobs/{ids[2]}").json() == {"id": ids[2], "removed": True}
+        assert [j["id"] for j in client.get("/api/jobs").json()] == ids[:2]
+
+
+def test_a_preview_colorizes_one_frame_with_the_settings_given(root, tmp_path):
+    with make_client(root, tmp_path / "out") as client:
+        made = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "time": 0.5,
+                                                  "options": options(root)})
+        assert made.status_code == 201, made.text
+        preview = made.json()
+        before, after = (client.get(preview[k]) for k in ("before", "after"))
+        assert before.headers["content-type"] == after.headers["content-type"] == "image/png"
+        import cv2
+
+        gray, color = (cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR) for r in (before, after))
+        assert gray.shape == color.shape == (64, 96, 3)
+        assert np.abs(gray.astype(int) - gray[..., :1]).max() == 0  # the frame as it is: gray
+        assert np.abs(color.astype(int) - color[..., :1]).max() > 5  # colorized
+        bad = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "options": {"bogus": 1}})
+        assert bad.status_code == 400 and "unknown option(s): bogus" in bad.json()["error"]
+
+
+# -- security ---------------------------------------------------------------------------------------
+@pytest.fixture
+def guarded(root, tmp_path):
+    with make_client(root, tmp_path / "out", max_upload=1000) as client:
+        yield client
+
+
+def test_every_request_needs_the_token(guarded):
+    anonymous = {"authorization": ""}
+    assert guarded.get("/api/jobs", headers=anonymous).status_code == 401
+    assert guarded.get("/", headers=anonymous).status_code == 401
+    assert guarded.get("/api/jobs", headers={"authorization": "Bearer wrong-token-0000000000000"}).status_code == 401
+    assert guarded.get("/?token=nope", headers=anonymous).status_code == 401
+    # The token URL sets an HttpOnly, SameSite=Strict cookie and leads to the page without the token.
+    visit = guarded.get(f"/?token={TOKEN}", headers=anonymous, follow_redirects=False)
+    assert visit.status_code == 303 and visit.headers["location"] == "/"
+    cookie = visit.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    page = guarded.get("/", headers={**anonymous, "cookie": f"vidcolor_token={TOKEN}"})
+    assert page.status_code == 200 and "<title>vidcolor</title>" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert guarded.get("/docs").status_code == 404 and guarded.get("/api").status_code == 404
+
+
+def test_a_foreign_host_and_a_cross_site_change_are_refused(guarded, root):
+    assert guarded.get("/api/jobs", headers={"host": "evil.example:8765"}).status_code == 400
+    cookie = {"authorization": "", "cookie": f"vidcolor_token={TOKEN}"}
+    job = {"input": str(root / "films" / "film.mkv")}
+    cross = guarded.post("/api/jobs", json=job, headers={**cookie, "origin": "http://evil.example"})
+    assert cross.status_code == 403 and "cross-site" in cross.json()["error"]
+    assert guarded.post("/api/jobs", json=job, headers={**cookie, "sec-fetch-site": "cross-site"}).status_code == 403
+    assert guarded.post("/api/jobs", json=job, headers=cookie).status_code == 403  # no origin at all
+    assert guarded.get("/api/jobs").json() == []
+    assert "access-control-allow-origin" not in guarded.get("/api/jobs", headers={"origin": "http://evil.example"}).headers
+
+
+def test_nothing_outside_the_roots(guarded, root, tmp_path):
+    secret = tmp_path / "secret.mkv"
+    write_video(secret, frames=2)
+    (root / "films" / "link.mkv").symlink_to(secret)
+    (root / "away").symlink_to(tmp_path)
+    for path in (str(root / ".." / "secret.mkv"), str(secret), "/etc/passwd", str(root / "films" / "link.mkv")):
+        refused = guarded.post("/api/jobs", json={"input": path})
+        assert refused.status_code == 403, (path, refused.text)
+    assert guarded.post("/api/jobs", json={"input": "films/film.mkv"}).status_code == 400
+    assert guarded.get(f"/api/files?path={root / 'away'}").status_code == 403
+    listed = [e["name"] for e in guarded.get(f"/api/files?path={root / 'films'}").json()["entries"]]
+    assert listed == ["film.mkv"]  # the link out of the root is not offered
+    weights = guarded.post("/api/jobs", json={"input": str(root / "films" / "film.mkv"),
+                                               "options": {"weights": str(secret)}})
+    assert weights.status_code == 403
+    assert guarded.get("/api/jobs/nope/result").status_code == 404
+    assert guarded.get("/static/../app.py").status_code == 404
+    assert guarded.get("/api/jobs").json() == []
+
+
+def test_uploads_are_counted_refused_past_the_limit_and_never_served_as_html(guarded, tmp_path):
+    big = guarded.post("/api/uploads?name=big.mp4", content=b"x" * 1001)
+    assert big.status_code == 413 and "limit" in big.json()["error"]
+
+    def chunks():  # no length announced: counted as it streams
+        for _ in range(11):
+            yield b"y" * 100
+
+    streamed = guarded.post("/api/uploads?name=big.mp4", content=chunks())
+    assert streamed.status_code == 413
+    uploads = tmp_path / "out" / ".vidcolor-serve" / "uploads"
+    assert not any(uploads.rglob("*")) if uploads.exists() else True  # partial uploads removed
+
+    page = b"<html><script>alert(1)</script></html>"
+    sent = guarded.post("/api/uploads?name=../../evil.html", content=page)
+    assert sent.status_code == 201, sent.text
+    upload = sent.json()
+    assert upload["name"] == "evil.html" and upload["size"] == len(page)
+    stored = [p for p in uploads.rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == ["upload.bin"] and stored[0].read_bytes() == page
+    made = guarded.post("/api/jobs", json={"upload": upload["id"]})
+    assert made.status_code == 201, made.text
+    job = made.json()
+    served = guarded.get(f"/api/jobs/{job['id']}/input")
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"].startswith("attachment")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    failed = wait_for(guarded, job["id"], ("failed", "done"), timeout=120)
+    assert failed["state"] == "failed" and "\n" not in failed["error"]
+
+
+def test_bad_requests_get_a_clear_status_and_message(guarded, root):
+    film = str(root / "films" / "film.mkv")
+    cases = [
+        (guarded.post("/api/jobs", content=b"{not json"), 400, "not JSON"),
+        (guarded.post("/api/jobs", json=[1, 2]), 400, "JSON object"),
+        (guarded.post("/api/jobs", json={}), 400, '"input"'),
+        (guarded.post("/api/jobs", json={"input": film, "options": {"colour": "red"}}), 400, "unknown option(s): colour"),
+        (guarded.post("/api/jobs", json={"input": film, "options": {"model": ["a"]}}), 400, "option model"),
+        (guarded.post("/api/jobs", json={"input": str(root / "weights.pth")}), 400, "not a video or image"),
+        (guarded.post("/api/jobs", json={"upload": "nope"}), 404, "no upload"),
+        (guarded.get("/api/jobs/nope"), 404, "no job"),
+        (guarded.post("/api/jobs/nope/retry"), 404, "no job"),
+    ]
+    for response, status, words in cases:
+        assert response.status_code == status and words in response.json()["error"], response.text
+
+
+def test_serve_refuses_a_short_token_and_warns_off_loopback(tmp_path):
+    from click.testing import CliRunner
+
+    from vidcolor.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--token", "short", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "--token must be at least 16 characters" in result.output

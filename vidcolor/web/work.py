@@ -1,0 +1,52 @@
+"""What a job's worker process runs: the job as a one-film batch in its own folder, its progress
+sent back as events. A batch resumes, so a job stopped by a cancel or a server's restart goes on
+from its last finished segment when it runs again."""
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+# Progress of one job reaches the server at most this often; its start and end always.
+SEND_EVERY = 0.25  # seconds
+
+
+def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None:
+    """Colorize ``input`` into ``folder`` with ``options`` (the Python API's keywords), putting
+    ``(kind, job_id, payload)`` on ``events``: "progress" (a progress event's dict), then one of
+    "done" (the output's path), "failed" (the one-line error) or "stopped" (cancelled)."""
+
+    def stop(signum, frame):  # a cancel: end as Ctrl-C does, the batch's workers with it
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    last = [0.0]
+
+    def forward(event) -> None:
+        now = time.monotonic()
+        if event.task != "batch" or (event.kind == "advance" and now - last[0] < SEND_EVERY):
+            return
+        last[0] = now
+        events.put(("progress", job_id, event.as_dict()))
+
+    try:
+        from ..batch import run_batch
+        from ..errors import VidcolorError
+
+        try:
+            summary = run_batch([input], folder, quiet=True, on_progress=forward,
+                                report=Path(folder) / "report.json", **options)
+        except VidcolorError as e:
+            return events.put(("failed", job_id, {"error": str(e)}))
+        except TypeError as e:  # an option the API does not take
+            return events.put(("failed", job_id, {"error": str(e)}))
+        item = summary.items[0] if summary.items else None
+        if item is None:
+            return events.put(("failed", job_id, {"error": f"{input}: not a video or image vidcolor can read"}))
+        if item.state != "done":
+            return events.put(("failed", job_id, {"error": item.error or f"{input}: not finished"}))
+        events.put(("done", job_id, {"output": item.output, "frames": item.frames, "warnings": item.warnings}))
+    except KeyboardInterrupt:
+        events.put(("stopped", job_id, {}))
+    except Exception as e:  # a bug: reported with the job, not lost in a worker's stderr
+        events.put(("failed", job_id, {"error": f"{input}: internal error: {type(e).__name__}: {e}"}))
