@@ -5,15 +5,18 @@ from fractions import Fraction
 from types import SimpleNamespace
 
 import av
+import cv2
+import numpy as np
 import pytest
 
 import vidcolor.progress as progress_module
 from conftest import TEST_SIZE
-from media_factory import write_video
+from media_factory import decoded_rgb, write_video
 from vidcolor import colorize_video, evaluate_video
 from vidcolor.batch import run_batch
 from vidcolor.models.advice import HALF_SIZE_SPEEDUP, TINY_SPEEDUP, speed_advice
-from vidcolor.progress import ADVANCE, END, ESTIMATE, START, Progress
+from vidcolor.pipeline import PICTURE_WIDTH
+from vidcolor.progress import ADVANCE, END, ESTIMATE, PICTURE, PICTURE_EVERY, START, Progress
 
 FPS = 24
 
@@ -51,6 +54,15 @@ def test_a_part_has_a_total_and_every_frame_is_counted(colorizer, tmp_path):
     assert advances[-1].rate > 0 and advances[-1].eta == 0
     assert events.of("frames", END)[0].done == summary.frames
     assert events[-1].kind == END  # nothing after the run's end
+    # A picture of the work: the first frame written, small, then one every PICTURE_EVERY seconds at most.
+    pictures = events.of("frames", PICTURE)
+    assert 1 <= len(pictures) <= 1 + summary.seconds / PICTURE_EVERY
+    shown = cv2.imdecode(np.frombuffer(pictures[0].picture, np.uint8), cv2.IMREAD_COLOR)
+    first = next(iter(decoded_rgb(tmp_path / "out.mp4")))
+    assert shown.shape == (round(PICTURE_WIDTH * first.shape[0] / first.shape[1]) // 2 * 2, PICTURE_WIDTH, 3)
+    small = cv2.resize(first, shown.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(cv2.cvtColor(shown, cv2.COLOR_BGR2RGB).astype(int) - small).mean() < 8
+    assert "picture" not in pictures[0].as_dict()
 
 
 def test_loading_the_model_is_a_step(tiny_weights, tmp_path):
@@ -114,6 +126,8 @@ def test_a_batch_counts_frames_across_items_and_each_items_own(tiny_weights, tmp
     # Frames are counted as the workers write them, not only when an item ends.
     a = [e.done for e in events.of("item", ADVANCE) if e.label == "a.mp4"]
     assert len(a) >= 2 and a == sorted(a) and a[-1] == 30
+    # The workers' pictures of the work reach the driver as the items' own.
+    assert {e.label for e in events.of("item", PICTURE)} == {"a.mp4", "b.mp4"}
 
 
 def test_eval_counts_frames_and_scores_a_part_given_its_start_and_duration(colorizer, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from media_factory import color_texture, decoded_rgb, translate, write_frames
 from vidcolor import lab
+from vidcolor.errors import VidcolorError
 
 TARGET = np.float32([55.0, 35.0])  # the corrected color, Lab ab: a strong orange-red
 
@@ -124,6 +125,14 @@ def test_references_are_per_film_not_per_batch(cli, two_shots, tmp_path):
     code, output = cli("batch", two_shots, "-o", tmp_path / "out", "--references", tmp_path)
     assert code == 2 and "a batch takes them from beside each film, as NAME.refs/ (keyframes) and " \
         "NAME.hints.json" in output
+    from vidcolor.batch import run_batch
+
+    other = tmp_path / "other.mp4"
+    other.write_bytes(two_shots.read_bytes())
+    with pytest.raises(VidcolorError, match="references and hints given to a batch are for its one film"):
+        run_batch([two_shots, other], tmp_path / "out", references=str(tmp_path), quiet=True)
+    with pytest.raises(VidcolorError, match="not a folder of keyframes"):
+        run_batch([two_shots], tmp_path / "out", references=str(other), quiet=True)
 
 
 def test_a_batch_picks_up_each_films_references_and_redoes_a_film_whose_keyframe_changed(cli, two_shots, tmp_path):
@@ -265,7 +274,7 @@ def test_a_film_with_references_resumes_in_segments_with_the_colors_of_one_piece
     code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4", quiet=False)
     assert code == 0, output
     assert "resuming: 1 of 3 segments done" in output
-    guided, plain = ab_of(decoded_rgb(out)), ab_of(decoded_rgb(two_shots))
+    guided = ab_of(decoded_rgb(out))
     assert np.abs(np.median(guided[10:12].reshape(-1, 2), axis=0) - TARGET).max() < 6  # carried across
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
     assert not work.exists()

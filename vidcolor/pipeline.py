@@ -30,7 +30,7 @@ from .metrics import Report
 from .models import DEFAULT_MODEL, Colorizer
 from .models.colorizer import check_model_choice
 from .models.advice import speed_advice
-from .progress import QUIET, Listener, Progress, Task, for_run
+from .progress import PICTURE_EVERY, QUIET, Listener, Progress, Task, for_run
 from .provenance import record, sha256_file
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
@@ -361,9 +361,12 @@ class _Run:
             self.guide.load(carry.load)
         self._save = carry if self.guide is not None and carry.save is not None else None
         self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
+        self.task: Task | None = None
+        self._shown = 0.0  # when the last picture of the work was shown
 
     def go(self, decoded, task: Task) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
+        self.task = task
         # The network's inputs are made beside the decoder, so the network never waits for them;
         # frames are prepared, and finished, several at once where the plan has workers for it.
         preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
@@ -456,17 +459,31 @@ class _Run:
         pts, look, step, measured, finished = item
         frame, rgb = finished.result()
         self.writer.write(frame, pts, look)
+        now = time.monotonic()
+        if self.task is not None and now - self._shown >= PICTURE_EVERY:
+            self._shown = now
+            self.task.show(picture(frame))
         if step is None:
             return
-        time = float(pts * self.time_base - self.shift)
+        at = float(pts * self.time_base - self.shift)
         if step.cut:
-            self.cuts.append(round(time, 6))
+            self.cuts.append(round(at, 6))
         if measured is not None:
             L, raw = measured
             versions = {"unsmoothed": self.net.finish(L, raw), "smoothed": rgb} if self.smoother.radius \
                 else {"unsmoothed": rgb}
             reach, kind = self._reach.pop(pts, (None, None))
-            self.report.add(time, step, reach=reach, referenced=kind, **versions)
+            self.report.add(at, step, reach=reach, referenced=kind, **versions)
+
+
+PICTURE_WIDTH = 320  # pixels across a picture of the work
+
+
+def picture(frame: av.VideoFrame) -> bytes:
+    """A small JPEG of a frame as it is encoded."""
+    height = max(2, round(frame.height * PICTURE_WIDTH / max(1, frame.width)) // 2 * 2)
+    rgb = frame.reformat(width=PICTURE_WIDTH, height=height, format="bgr24").to_ndarray()
+    return cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
 
 
 def _with_input(net: Colorizer, item):

@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
-# Kinds of events.
-START, ADVANCE, END, NOTE, ESTIMATE = "start", "advance", "end", "note", "estimate"
+# Kinds of events. A picture is a small JPEG of the latest frame made (every PICTURE_EVERY seconds
+# at most), for those that show one (the web page); the bars ignore it.
+START, ADVANCE, END, NOTE, ESTIMATE, PICTURE = "start", "advance", "end", "note", "estimate", "picture"
+PICTURE_EVERY = 2.0
 # An estimate is made once the pace has been measured over this long, past the first frames
 # (which pay for the pipeline filling up), and only for what will take longer than LONG_RUN.
 ESTIMATE_AFTER = 2.0
@@ -36,6 +38,7 @@ class Event:
     elapsed: float = 0.0  # seconds since the task started
     rate: float | None = None  # units a second in this run, once measured
     message: str = ""  # a note, or what an estimate says
+    picture: bytes | None = None  # a picture's JPEG
 
     @property
     def eta(self) -> float | None:
@@ -45,7 +48,10 @@ class Event:
         return max(0.0, (self.total - self.done) / self.rate)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "eta": self.eta}
+        """The event as JSON takes it (a picture's bytes left out)."""
+        out = {**asdict(self), "eta": self.eta}
+        del out["picture"]
+        return out
 
 
 Listener = Callable[[Event], None]
@@ -117,6 +123,10 @@ class Task:
             if eta is not None and eta >= LONG_RUN:
                 extra = self.advice(self.event) if self.advice else ""
                 self.progress.emit(replace(self.event, kind=ESTIMATE, message=_estimate(self.event) + extra))
+
+    def show(self, jpeg: bytes) -> None:
+        """A picture of the work (a small JPEG of the latest frame made)."""
+        self.progress.emit(replace(self.event, kind=PICTURE, picture=jpeg))
 
     def resume(self, n: int) -> None:
         """Count ``n`` units done by an earlier run: in the progress, not in this run's pace."""

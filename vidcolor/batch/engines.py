@@ -154,8 +154,9 @@ class LocalEngine:
         self._pools[slot].submit(_run, task).add_done_callback(finished)
         return done
 
-    def progress(self) -> list[tuple[tuple[str, int], int]]:
-        """What the workers said of their tasks since last asked: (task key, frames written)."""
+    def progress(self) -> list[tuple[tuple[str, int], int, bytes | None]]:
+        """What the workers said of their tasks since last asked: (task key, frames written, a
+        picture of the work or None)."""
         said = []
         while True:
             try:
@@ -232,8 +233,9 @@ class RayEngine:
         actor.run.remote(task).future().add_done_callback(finished)
         return done
 
-    def progress(self) -> list[tuple[tuple[str, int], int]]:
-        """What the actors said of their tasks since last asked: (task key, frames written)."""
+    def progress(self) -> list[tuple[tuple[str, int], int, bytes | None]]:
+        """What the actors said of their tasks since last asked: (task key, frames written, a
+        picture of the work or None)."""
         waiting = self._events.qsize()
         return [tuple(x) for x in self._events.get_nowait_batch(waiting)] if waiting else []
 

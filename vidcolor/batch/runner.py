@@ -102,9 +102,7 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
     if options.get("fps") is not None:
         raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
-    if options.get("references") or options.get("hints"):
-        raise VidcolorError("references and hints are per film: a batch takes them from beside each film, as "
-                            "NAME.refs/ (keyframes) and NAME.hints.json")
+    given = _given_references(options.pop("references", None), options.pop("hints", None))
     if not segment_seconds > 0:
         raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
     if not sources:
@@ -115,9 +113,12 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     if out_dir.exists() and not out_dir.is_dir():
         raise VidcolorError(f"{out_dir}: exists and is not a folder")
     found = find_sources(sources, out_dir)
+    if given is not None and not (len(found) == 1 and found[0].kind == "video"):
+        raise VidcolorError("references and hints given to a batch are for its one film; a batch of several takes "
+                            "them from beside each film, as NAME.refs/ (keyframes) and NAME.hints.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     batch = _Batch(out_dir, found, options, engine, jobs, address, retry_failed, segment_seconds, overwrite,
-                   for_run(quiet, on_progress))
+                   for_run(quiet, on_progress), given)
     try:
         summary = batch.run()
     except BaseException:
@@ -129,9 +130,24 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     return summary
 
 
-def _references_identity(film: Path) -> list[str]:
-    """What a film's references are (NAME.refs, NAME.hints.json): each file with its SHA-256."""
-    refs, hints = references_beside(film)
+def _given_references(references, hints) -> tuple[Path | None, Path | None] | None:
+    """A batch's one film's references, given (a folder of keyframes, a hints file), or None."""
+    if isinstance(references, (list, tuple)):
+        if len(references) > 1:
+            raise VidcolorError("a batch's film takes one folder of keyframes")
+        references = references[0] if references else None
+    if not references and not hints:
+        return None
+    refs, hints = (Path(references) if references else None), (Path(hints) if hints else None)
+    if refs is not None and not refs.is_dir():
+        raise VidcolorError(f"{refs}: not a folder of keyframes (a batch's film takes a folder)")
+    if hints is not None and not hints.is_file():
+        raise VidcolorError(f"{hints}: no such file")
+    return refs, hints
+
+
+def _references_identity(refs: Path | None, hints: Path | None) -> list[str]:
+    """What a film's references are (its keyframes, its hints): each file with its SHA-256."""
     files = sorted(refs.iterdir()) if refs else []
     return [f"{p.name}:{sha256_file(p)[:16]}" for p in files + ([hints] if hints else []) if p.is_file()]
 
@@ -167,8 +183,8 @@ class _Job:
 class _Batch:
     def __init__(self, out_dir: Path, sources: list[Source], options: dict, engine: str, jobs: int | None,
                  address: str | None, retry_failed: bool, segment_seconds: float, overwrite: bool,
-                 progress: Progress = QUIET):
-        self.out_dir, self.sources, self.progress = out_dir, sources, progress
+                 progress: Progress = QUIET, given: tuple[Path | None, Path | None] | None = None):
+        self.out_dir, self.sources, self.progress, self.given = out_dir, sources, progress, given
         self.engine_args = (engine, jobs, options.get("device") or "auto", address)
         self.retry_failed, self.segment_seconds, self.overwrite = retry_failed, segment_seconds, overwrite
         self.model_options = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
@@ -225,8 +241,8 @@ class _Batch:
                 if running:
                     finished, _ = wait(running, timeout=REPORT_EVERY, return_when=FIRST_COMPLETED)
                     if self.engine is not None:
-                        for key, frames in self.engine.progress():
-                            self._written(key, frames)
+                        for key, frames, picture in self.engine.progress():
+                            self._written(key, frames, picture)
                     for future in finished:
                         job, task = running.pop(future)
                         following = self._finished(job, task, future)
@@ -265,8 +281,8 @@ class _Batch:
         self.reports.append(report)
         prior = self.manifest.item(key)
         settings = self.settings[source.kind]
-        if source.kind == "video" and any(references_beside(source.path)):
-            settings = {**settings, "references": _references_identity(source.path)}  # a changed keyframe redoes it
+        if source.kind == "video" and any(self._references_of(source.path)):  # a changed keyframe redoes it
+            settings = {**settings, "references": _references_identity(*self._references_of(source.path))}
         try:
             print_ = fingerprint(source.path)
         except OSError as e:
@@ -303,11 +319,13 @@ class _Batch:
         except VidcolorError:
             return 0  # the item fails when it starts, with this error
 
-    def _written(self, key: tuple[str, int], frames: int) -> None:
-        """A task of an item has written ``frames`` frames so far."""
+    def _written(self, key: tuple[str, int], frames: int, picture: bytes | None = None) -> None:
+        """A task of an item has written ``frames`` frames so far (and shows ``picture``)."""
         job = self.jobs.get(key[0])
         if job is None or job.task is None:
             return
+        if picture is not None:
+            job.task.show(picture)
         delta = frames - job.written.get(key, 0)
         job.written[key] = frames
         if delta:
@@ -339,7 +357,7 @@ class _Batch:
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
-                refs, hints = references_beside(src)
+                refs, hints = self._references_of(src)
                 segmented = one_piece_reason(codec=settings.codec,
                                              skip_color=bool(self.video_options.get("skip_color"))) is None
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
@@ -462,6 +480,11 @@ class _Batch:
         self._retotal(job, (job.task.done if job.task is not None else 0))  # what it will not give is not to come
         if job.task is not None:
             job.task.end()
+
+    def _references_of(self, film: Path) -> tuple[Path | None, Path | None]:
+        """(keyframes folder, hints file) of a film: those given for the batch's one film, else
+        those beside it."""
+        return self.given if self.given is not None else references_beside(film)
 
     def _model_tuple(self) -> tuple:
         return tuple(sorted(self.model_options.items()))

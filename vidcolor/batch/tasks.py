@@ -17,7 +17,7 @@ from ..media.encode import EncodeSettings
 from ..media.interlace import PROGRESSIVE, Interlace
 from ..media.timeline import Span
 from ..models import Colorizer
-from ..progress import ADVANCE, Event, Progress
+from ..progress import ADVANCE, PICTURE, Event, Progress
 from ..temporal.reference_files import Carry, FilmReferences
 
 # A worker tells the driver how far its task is at most this often (a queue across processes or machines).
@@ -117,16 +117,21 @@ def task_key(task: SegmentTask | FileTask) -> tuple[str, int]:
 
 
 class _Forward:
-    """Sends a task's frame count to the driver's queue, at most every REPORT_EVERY seconds."""
+    """Sends a task's frame count to the driver's queue, at most every REPORT_EVERY seconds, and
+    its pictures: ``(task key, frames written, picture or None)``."""
 
     def __init__(self, events, key: tuple[str, int]):
-        self.events, self.key, self.sent = events, key, 0.0
+        self.events, self.key, self.sent, self.done = events, key, 0.0, 0
 
     def __call__(self, e: Event) -> None:
         now = time.monotonic()
-        if e.kind == ADVANCE and e.task == "frames" and now - self.sent >= REPORT_EVERY:
+        if e.task != "frames":
+            return
+        if e.kind == ADVANCE:
+            self.done = e.done
+        if (e.kind == ADVANCE and now - self.sent >= REPORT_EVERY) or e.kind == PICTURE:
             self.sent = now
             try:
-                self.events.put_nowait((self.key, e.done))
+                self.events.put_nowait((self.key, self.done, e.picture if e.kind == PICTURE else None))
             except Exception:  # a full or closed queue costs the driver a bar's precision, never the task
                 pass
