@@ -4,11 +4,11 @@ the Host allow-list, cross-site changes, paths outside the roots, uploads."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -77,6 +77,21 @@ def test_a_job_goes_from_queued_to_done_with_the_clis_pixels_and_times(root, tmp
         assert ranged.status_code == 206 and ranged.content == result.content[100:200]
         frame = client.get(f"/api/jobs/{job['id']}/frame?which=after&t=0.5")
         assert frame.status_code == 200 and frame.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert client.get(f"/api/jobs/{job['id']}/quality").json() is None
+        measured = client.post(f"/api/jobs/{job['id']}/quality")
+        assert measured.status_code == 201, measured.text
+        quality = measured.json()
+        assert quality["frames"] == 30 and quality["metrics"]["colorized"]["e_warp"] > 0
+        assert client.get(f"/api/jobs/{job['id']}/quality").json() == quality
+        # FFV1 in Matroska plays in no browser: the page gets an H.264 proxy of each film.
+        for which in ("before", "after"):
+            shown = client.get(f"/api/jobs/{job['id']}/video?which={which}")
+            assert shown.status_code == 200 and shown.headers["content-type"] == "video/mp4"
+            proxy = tmp_path / f"{which}.mp4"
+            proxy.write_bytes(shown.content)
+            with av.open(str(proxy)) as c:
+                assert c.streams.video[0].codec_context.name == "h264"
+            assert len(frame_times(proxy)) == 30
 
     by_cli = tmp_path / "cli.mkv"
     code, output = cli(film, "-o", by_cli, "--codec", "ffv1")
@@ -149,22 +164,35 @@ def test_two_jobs_at_once_a_failing_one_and_the_queues_order(root, tmp_path):
         assert [j["id"] for j in client.get("/api/jobs").json()] == ids[:2]
 
 
-def test_a_preview_colorizes_one_frame_with_the_settings_given(root, tmp_path):
+def test_previews_colorize_a_frame_or_each_shots_first_with_the_settings_given(root, tmp_path):
+    import cv2
+
+    from media_factory import color_texture, translate, write_frames
+
+    a, b = color_texture(96, 64, seed=4), color_texture(96, 64, seed=5)
+    b = (255 * (b / 255.0) ** 2.5).astype(np.uint8)
+    shots = write_frames(root / "films" / "shots.mp4", [translate(a, i, 0) for i in range(14)] +
+                         [translate(b, 0, 0.5 * i) for i in range(14)])
     with make_client(root, tmp_path / "out") as client:
         made = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "time": 0.5,
                                                   "options": options(root)})
         assert made.status_code == 201, made.text
-        preview = made.json()
-        before, after = (client.get(preview[k]) for k in ("before", "after"))
+        frames = made.json()["frames"]
+        assert [f["time"] for f in frames] == [0.5]
+        before, after = (client.get(frames[0][k]) for k in ("before", "after"))
         assert before.headers["content-type"] == after.headers["content-type"] == "image/png"
-        import cv2
-
         gray, color = (cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR) for r in (before, after))
         assert gray.shape == color.shape == (64, 96, 3)
         assert np.abs(gray.astype(int) - gray[..., :1]).max() == 0  # the frame as it is: gray
         assert np.abs(color.astype(int) - color[..., :1]).max() > 5  # colorized
+
+        each = client.post("/api/previews", json={"input": str(shots), "shots": True, "options": options(root)})
+        assert each.status_code == 201, each.text
+        times = [f["time"] for f in each.json()["frames"]]
+        assert len(times) == 2 and times[0] < 14 / 24 <= times[1]  # one frame of each shot
         bad = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "options": {"bogus": 1}})
         assert bad.status_code == 400 and "unknown option(s): bogus" in bad.json()["error"]
+        assert client.get(f"/api/previews/{made.json()['id']}/..%2F..%2Fqueue.png").status_code == 404
 
 
 # -- security ---------------------------------------------------------------------------------------
@@ -280,3 +308,54 @@ def test_serve_refuses_a_short_token_and_warns_off_loopback(tmp_path):
 
     result = CliRunner().invoke(main, ["serve", "--token", "short", "--output", str(tmp_path)])
     assert result.exit_code == 1 and "--token must be at least 16 characters" in result.output
+
+
+def test_steer_a_jobs_colors_with_a_corrected_keyframe_and_color_points(root, tmp_path):
+    """The restorer's loop through the API: keyframes of a finished job, one corrected and sent
+    back, color points on the other shot; the job runs again and both shots follow."""
+    import cv2
+
+    from media_factory import color_texture, translate, write_frames
+    from vidcolor import lab
+
+    a, b = color_texture(160, 96, seed=4), color_texture(160, 96, seed=5)
+    b = (255 * (b / 255.0) ** 2.5).astype(np.uint8)
+    frames = [translate(a, i, 0) for i in range(12)] + [translate(b, 0, 0.5 * i) for i in range(12)]
+    film = write_frames(root / "films" / "shots.mp4",
+                        [np.repeat(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2) for f in frames])
+    target = np.float32([55.0, 35.0])
+    with make_client(root, tmp_path / "out") as client:
+        job = client.post("/api/jobs", json={"input": str(film), "options": options(root)}).json()
+        first = wait_for(client, job["id"], ("done", "failed"))
+        assert first["state"] == "done", first["error"]
+        plain = np.stack([lab.split(f)[1] for f in decoded_rgb(Path(first["output"]))])
+
+        made = client.post(f"/api/jobs/{job['id']}/keyframes", json={})
+        assert made.status_code == 201, made.text
+        keys = made.json()
+        assert len(keys) == 2 and keys[1]["frame"] >= 12 and not any(k["corrected"] for k in keys)
+        png = client.get(keys[0]["url"]).content
+        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        L, _ = lab.split(rgb)
+        fixed = lab.compose(L, np.broadcast_to(target, L.shape + (2,)).astype(np.float32))
+        sent = client.put(keys[0]["url"], content=cv2.imencode(".png", cv2.cvtColor(fixed, cv2.COLOR_RGB2BGR))[1].tobytes())
+        assert sent.status_code == 200, sent.text
+        assert [k["corrected"] for k in client.get(f"/api/jobs/{job['id']}/keyframes").json()] == [True, False]
+        wrong = client.put(keys[0]["url"], content=cv2.imencode(".png", np.zeros((50, 50, 3), np.uint8))[1].tobytes())
+        assert wrong.status_code == 422 and "aspect ratio" in wrong.json()["error"]
+        assert client.put(f"/api/jobs/{job['id']}/keyframes/..%2Fx.png", content=b"x").status_code in (404, 422)
+        points = [{"frame": 18, "x": 80, "y": 48, "color": "#2f8a3a", "radius": 60}]
+        assert client.put(f"/api/jobs/{job['id']}/hints", json=points).json() == points
+        bad = client.put(f"/api/jobs/{job['id']}/hints", json=[{"frame": 999, "x": 1, "y": 1, "color": "#fff"}])
+        assert bad.status_code == 422 and "past the end of the film" in bad.json()["error"]
+        assert client.get(f"/api/jobs/{job['id']}/hints").json() == points
+        again = client.post(f"/api/jobs/{job['id']}/keyframes", json={})
+        assert again.status_code == 409 and "overwrite" in again.json()["error"]
+
+        assert client.post(f"/api/jobs/{job['id']}/retry").status_code == 200
+        second = wait_for(client, job["id"], ("done", "failed"))
+        assert second["state"] == "done", second["error"]
+    guided = np.stack([lab.split(f)[1] for f in decoded_rgb(Path(second["output"]))])
+    assert np.abs(np.median(guided[:12].reshape(-1, 2), axis=0) - target).max() < 6  # the corrected shot
+    assert np.abs(np.median(plain[:12].reshape(-1, 2), axis=0) - target).max() > 20
+    assert np.abs(guided[12:] - plain[12:]).mean() > 3  # the hinted shot moved too

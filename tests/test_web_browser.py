@@ -27,7 +27,7 @@ TOKEN = "browser-test-token-0123456789"
 def _browser_or_skip():
     reason = None
     try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         reason = "Playwright for Python is not installed (pip install -e '.[dev]')"
     if reason is None and not Path(CHROMIUM).is_file():
@@ -89,11 +89,19 @@ def test_a_film_added_watched_compared_and_downloaded_in_a_browser(server, tmp_p
         page.locator("textarea[name=extra]").fill(json.dumps(
             {"weights": str(root / "weights.pth"), "input_size": TEST_SIZE, "device": "cpu"}))
         page.screenshot(path=shots / "1-chosen.png")
+        page.get_by_role("button", name="Preview each shot").click()
+        expect(page.locator("#preview-cards .card")).to_have_count(1, timeout=60_000)
+        expect(page.locator("#compare-what")).to_contain_text("Preview of his_girl_friday_1940.mp4")
+        expect(page.locator("#after")).to_have_js_property("naturalWidth", 640)
+        for absent in ("#zip", "#players", "#download", "#steer"):  # nothing finished yet
+            expect(page.locator(absent)).to_be_hidden()
+        page.screenshot(path=shots / "1b-preview.png")
 
         page.get_by_role("button", name="Add to queue").click()
         row = page.locator("#jobs tbody tr").first
         expect(row).to_contain_text("his_girl_friday_1940.mp4")
-        page.screenshot(path=shots / "2-queued.png")
+        expect(row.locator("img.picture")).to_be_visible(timeout=60_000)  # the latest frame made, while it runs
+        page.screenshot(path=shots / "2-running.png")
         expect(row.locator(".state")).to_have_text("done", timeout=240_000)
         expect(row).to_contain_text("45 / 45")
         page.screenshot(path=shots / "3-done.png")
@@ -109,6 +117,15 @@ def test_a_film_added_watched_compared_and_downloaded_in_a_browser(server, tmp_p
         page.locator("#zoom-in").click()
         assert "scale(1.5)" in page.locator("#stage").evaluate("s => s.style.transform")
         page.locator("#zoom-fit").click()
+        # Both films play in the page (H.264 MP4 here, served as they are), the original following.
+        lead, other = page.locator("#player"), page.locator("#player-before")
+        for video in (lead, other):
+            expect(video).to_have_js_property("readyState", 4, timeout=30_000)
+        lead.evaluate("v => { v.currentTime = 0.8; }")
+        expect(lead).to_have_js_property("seeking", False)
+        page.wait_for_timeout(500)
+        times = [v.evaluate("v => v.currentTime") for v in (lead, other)]
+        assert abs(times[0] - 0.8) < 0.05 and abs(times[1] - times[0]) < 0.1, times
         compare.screenshot(path=shots / "4-compare.png")
         page.screenshot(path=shots / "5-page.png", full_page=True)
 
@@ -116,9 +133,35 @@ def test_a_film_added_watched_compared_and_downloaded_in_a_browser(server, tmp_p
             page.locator("#download").click()
         saved = tmp_path / "downloaded.mp4"
         download.value.save_as(saved)
+        assert saved.read_bytes() == next(results.rglob("his_girl_friday_1940.mp4")).read_bytes()
+
+        page.get_by_role("button", name="Measure the result").click()
+        expect(page.locator("#quality-status")).to_contain_text("45 frames", timeout=60_000)
+        expect(page.locator("#quality-numbers")).to_contain_text("Warping error")
+        page.locator("#quality").screenshot(path=shots / "6-quality.png")
+
+        # Steer: the shots as keyframes, a color point clicked onto one, the film run again.
+        page.get_by_role("button", name="Find the shots").click()
+        shot = page.locator("#strip .shot").first
+        expect(shot).to_be_visible(timeout=120_000)
+        shot.click()
+        image = page.locator("#keyframe-image")
+        expect(image).to_have_js_property("naturalWidth", 640)
+        image.click(position={"x": 100, "y": 80})
+        expect(page.locator("#keyframe-view .point")).to_have_count(1)
+        page.get_by_role("button", name="Save the points").click()
+        expect(page.locator("#steer-status")).to_have_text("1 color point(s) kept.")
+        expect(shot).to_contain_text("1 point(s)")
+        page.locator("#steer").screenshot(path=shots / "7-steer.png")
+        page.get_by_role("button", name="Run again with these colors").click()
+        expect(row.locator(".state")).not_to_have_text("done")
+        expect(row.locator(".state")).to_have_text("done", timeout=240_000)
         browser.close()
 
     made = next(results.rglob("his_girl_friday_1940.mp4"))
-    assert saved.read_bytes() == made.read_bytes()
+    assert made.read_bytes() != saved.read_bytes()  # run again, following the color point
+    hints = json.loads(next(results.rglob("hints.json")).read_text())
+    assert len(hints) == 1 and hints[0]["color"] == "#2f5a2a"
+    assert 0 < hints[0]["x"] < 640 and 0 < hints[0]["y"] < 480
     assert outside == [], outside
     assert problems == [], problems

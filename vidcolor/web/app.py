@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import mimetypes
+import re
 import shutil
 import uuid
 from contextlib import asynccontextmanager
@@ -21,13 +21,16 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import VidcolorError
 from ..media.images import is_image_path
+from ..media.timeline import parse_time
 from ..batch.sources import is_media_path
 from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS
 from .config import ServeConfig
 from .frames import Previews, frame_at, png
 from .paths import Refused, listing, under_roots
 from .scheduler import Scheduler
+from . import proxy, steer
 from .security import Guard
+from .work import PICTURE
 from .store import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobStore
 
 STATIC = Path(__file__).parent / "static"
@@ -35,12 +38,22 @@ STATIC = Path(__file__).parent / "static"
 # film's references are picked up beside it) or change what a run writes beside its output.
 JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
                     if o not in ("references", "hints", "report", "fresh", "fps"))
-PREVIEW_OPTIONS = ("model", "weights", "device", "input_size", "precision", "parity")
+PREVIEW_OPTIONS = ("model", "weights", "device", "input_size", "precision", "parity")  # what makes the model
 # Served inline (played, shown); anything else is a download. Never HTML or SVG.
 INLINE_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
                 ".mkv": "video/x-matroska", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                 ".webp": "image/webp"}
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the event stream
+
+
+def model_of(options: dict) -> dict:
+    """The options that make the model (a preview's, a job's keyframes')."""
+    return {k: v for k, v in options.items() if k in PREVIEW_OPTIONS}
+
+
+def part_of(options: dict) -> dict:
+    """The part of the film the options ask for."""
+    return {k: options[k] for k in ("start", "duration") if k in options}
 
 
 class ApiError(Exception):
@@ -75,7 +88,21 @@ def create_app(config: ServeConfig) -> Starlette:
         out = {k: job[k] for k in ("id", "state", "name", "input", "options", "frames_done", "frames_total",
                                    "fps", "eta_seconds", "error", "output", "created", "started", "finished", "position")}
         out["result_url"] = f"/api/jobs/{job['id']}/result" if job["state"] == DONE and job["output"] else None
+        out["kind"] = "image" if is_image_path(Path(job["input"])) else "video"
+        out["start_seconds"] = start_of(job)
+        picture = scheduler.folder(job["id"]) / PICTURE
+        try:
+            out["picture_url"] = f"/api/jobs/{job['id']}/picture?v={picture.stat().st_mtime_ns // 10**6}"
+        except OSError:
+            out["picture_url"] = None
         return out
+
+    def start_of(job: dict) -> float:
+        """Where the job's part starts in its input, in seconds (0: the whole film)."""
+        try:
+            return float(parse_time(job["options"].get("start"), "start") or 0)
+        except VidcolorError:
+            return 0.0
 
     def job_or_404(job_id: str) -> dict:
         job = store.get(job_id)
@@ -211,8 +238,8 @@ def create_app(config: ServeConfig) -> Starlette:
 
     async def retry(request: Request):
         job = job_or_404(request.path_params["id"])
-        if job["state"] not in (FAILED, CANCELLED) or scheduler.running(job["id"]):
-            raise ApiError(409, f"the job is {job['state']}: only a failed or cancelled job can be retried")
+        if job["state"] not in (FAILED, CANCELLED, DONE) or scheduler.running(job["id"]):
+            raise ApiError(409, f"the job is {job['state']}: only a finished, failed or cancelled job can run again")
         job = store.update(job["id"], state=QUEUED, error=None, finished=None)
         scheduler.poke()
         notify(job)
@@ -264,6 +291,22 @@ def create_app(config: ServeConfig) -> Starlette:
             raise ApiError(404, f"{job['name']}: the input is gone")
         return media_file(path, request, name=job["name"])
 
+    async def job_video(request: Request):
+        """The input or the result as a browser can play it: itself, or an H.264 proxy."""
+        job = job_or_404(request.path_params["id"])
+        which = request.query_params.get("which", "after")
+        if which not in ("before", "after"):
+            raise ApiError(400, "which is before or after")
+        if which == "after" and job["state"] != DONE:
+            raise ApiError(404, "no result yet")
+        path = Path(job["input"] if which == "before" else job["output"])
+        if not path.is_file():
+            raise ApiError(404, f"{job['name']}: the file is gone")
+        shown = await run_in_threadpool(proxy.viewable, path, scheduler.folder(job["id"]) / f"proxy-{which}.mp4")
+        return FileResponse(shown, media_type=INLINE_TYPES.get(shown.suffix.lower(), "video/mp4"),
+                            headers={"cache-control": "no-store"}, content_disposition_type="inline",
+                            filename=f"{which}-{Path(job['name']).stem}{shown.suffix}")
+
     def media_file(path: Path, request: Request, name: str | None = None) -> FileResponse:
         """A file by a job's id: played or shown where it is media a browser knows, else a
         download; ranges for seeking (Starlette's FileResponse)."""
@@ -285,9 +328,36 @@ def create_app(config: ServeConfig) -> Starlette:
         if which == "after" and job["state"] != DONE:
             raise ApiError(404, "no result yet")
         path = Path(job["input"] if which == "before" else job["output"])
+        if which == "before":  # the result of a part starts at the part's start
+            seconds += start_of(job)
         rgb = await run_in_threadpool(frame_at, path, seconds)
         return Response(await run_in_threadpool(png, rgb), media_type="image/png",
                         headers={"cache-control": "no-store"})
+
+    async def quality(request: Request):
+        """The steadiness of a finished job's result (``vidcolor eval``): measured on POST, kept."""
+        job = job_or_404(request.path_params["id"])
+        report = scheduler.folder(job["id"]) / "quality.json"
+        if request.method == "POST":
+            if job["state"] != DONE:
+                raise ApiError(409, f"the job is {job['state']}: its result is measured once it is done")
+            try:
+                await asyncio.wrap_future(previews.quality(Path(job["input"]), Path(job["output"]), report,
+                                                           part_of(job["options"])))
+            except VidcolorError as e:
+                raise ApiError(422, str(e)) from None
+        if not report.is_file():
+            return JSONResponse(None)  # not measured yet
+        return Response(report.read_bytes(), media_type="application/json",
+                        status_code=201 if request.method == "POST" else 200)
+
+    async def job_picture(request: Request):
+        """The latest frame a job made, small (a thumbnail for the queue)."""
+        job = job_or_404(request.path_params["id"])
+        path = scheduler.folder(job["id"]) / PICTURE
+        if not path.is_file():
+            raise ApiError(404, "no picture yet")
+        return FileResponse(path, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
     async def job_report(request: Request):
         job = job_or_404(request.path_params["id"])
@@ -296,34 +366,100 @@ def create_app(config: ServeConfig) -> Starlette:
             raise ApiError(404, "no report yet")
         return Response(report.read_bytes(), media_type="application/json")
 
+    # -- steering: keyframes and color points --------------------------------------------------
+    async def clock_of(job: dict):
+        try:
+            return await run_in_threadpool(steer.film_clock, Path(job["input"]))
+        except VidcolorError as e:
+            raise ApiError(422, str(e)) from None
+
+    async def keyframes(request: Request):
+        job = job_or_404(request.path_params["id"])
+        folder = scheduler.folder(job["id"])
+        rate, _, _ = await clock_of(job)
+        if request.method == "POST":
+            data = await body(request)
+            if steer.corrected(folder) and not data.get("overwrite"):
+                raise ApiError(409, "this job has corrected keyframes: exporting again replaces them "
+                                    '(send {"overwrite": true} to do so)')
+            folder.mkdir(parents=True, exist_ok=True)
+            future = previews.keyframes(Path(job["input"]), steer.keyframes_folder(folder), model_of(job["options"]),
+                                        part_of(job["options"]))
+            try:
+                await asyncio.wrap_future(future)
+            except VidcolorError as e:
+                raise ApiError(422, str(e)) from None
+        return JSONResponse([{**k, "url": f"/api/jobs/{job['id']}/keyframes/{k['name']}"}
+                             for k in steer.list_keyframes(folder, rate)],
+                            status_code=201 if request.method == "POST" else 200)
+
+    async def keyframe(request: Request):
+        job = job_or_404(request.path_params["id"])
+        folder = scheduler.folder(job["id"])
+        path = steer.keyframe_path(folder, request.path_params["name"])
+        if request.method == "PUT":
+            if scheduler.running(job["id"]):
+                raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
+            data = bytearray()
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > steer.MAX_KEYFRAME_BYTES:
+                    raise ApiError(413, f"a keyframe of over {steer.MAX_KEYFRAME_BYTES} bytes")
+            _, _, shape = await clock_of(job)
+            await run_in_threadpool(steer.save_keyframe, folder, path.name, bytes(data), shape)
+        if not path.is_file():
+            raise ApiError(404, f"no keyframe {path.name}")
+        return FileResponse(path, media_type="image/png", headers={"cache-control": "no-store"})
+
+    async def hints(request: Request):
+        job = job_or_404(request.path_params["id"])
+        folder = scheduler.folder(job["id"])
+        path = steer.hints_file(folder)
+        if request.method == "PUT":
+            if scheduler.running(job["id"]):
+                raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
+            try:
+                given = json.loads(await request.body() or b"[]")
+            except ValueError:
+                raise ApiError(400, "the request's body is not JSON") from None
+            rate, frames, shape = await clock_of(job)
+            folder.mkdir(parents=True, exist_ok=True)
+            await run_in_threadpool(steer.save_hints, folder, given, rate, frames, shape)
+        return JSONResponse(json.loads(path.read_text()) if path.is_file() else [])
+
     async def preview(request: Request):
+        """Colorize a frame (``time``), or the first good frame of each shot (``"shots": true``),
+        with the options given; the frames before and after, as PNG files of the preview."""
         data = await body(request)
         path, name = source_of(data)
-        options = checked_options(data.get("options"), PREVIEW_OPTIONS + tuple(JOB_OPTIONS))
+        options = checked_options(data.get("options"))
+        if data.get("shots"):
+            times = None
+        else:
+            try:
+                times = [float(data.get("time", 0))]
+            except (TypeError, ValueError):
+                raise ApiError(400, '"time" must be seconds from the start') from None
         try:
-            seconds = float(data.get("time", 0))
-        except (TypeError, ValueError):
-            raise ApiError(400, '"time" must be seconds from the start') from None
-        model = {k: v for k, v in options.items() if k in PREVIEW_OPTIONS}
-        future = previews.submit(path, seconds, model)
-        try:
-            before, after = await asyncio.wrap_future(future)
+            made = await asyncio.wrap_future(previews.frames(path, times, model_of(options), part_of(options)))
         except VidcolorError as e:
             raise ApiError(422, str(e)) from None
         preview_id = uuid.uuid4().hex[:12]
         folder = preview_folder / preview_id
         folder.mkdir(parents=True)
-        (folder / "before.png").write_bytes(before)
-        (folder / "after.png").write_bytes(after)
-        return JSONResponse({"id": preview_id, "name": name, "time": seconds, "options": model,
-                             "before": f"/api/previews/{preview_id}/before.png",
-                             "after": f"/api/previews/{preview_id}/after.png"}, status_code=201)
+        frames = []
+        for i, (seconds, before, after) in enumerate(made):
+            (folder / f"{i}-before.png").write_bytes(before)
+            (folder / f"{i}-after.png").write_bytes(after)
+            frames.append({"time": seconds, "before": f"/api/previews/{preview_id}/{i}-before.png",
+                           "after": f"/api/previews/{preview_id}/{i}-after.png"})
+        return JSONResponse({"id": preview_id, "name": name, "options": options, "frames": frames}, status_code=201)
 
     async def preview_image(request: Request):
-        preview_id, which = request.path_params["id"], request.path_params["which"]
-        if not preview_id.isalnum() or which not in ("before", "after"):
+        preview_id, image = request.path_params["id"], request.path_params["image"]
+        if not preview_id.isalnum() or not re.fullmatch(r"\d+-(before|after)", image):
             raise ApiError(404, "no such preview")
-        path = preview_folder / preview_id / f"{which}.png"
+        path = preview_folder / preview_id / f"{image}.png"
         if not path.is_file():
             raise ApiError(404, "no such preview")
         return FileResponse(path, media_type="image/png")
@@ -378,9 +514,13 @@ def create_app(config: ServeConfig) -> Starlette:
         Route("/api/jobs/{id}/retry", retry, methods=["POST"]),
         Route("/api/jobs/{id}/move", move, methods=["POST"]),
         Route("/api/jobs/{id}/result", result), Route("/api/jobs/{id}/input", job_input),
-        Route("/api/jobs/{id}/frame", job_frame), Route("/api/jobs/{id}/report", job_report),
+        Route("/api/jobs/{id}/quality", quality, methods=["GET", "POST"]),
+        Route("/api/jobs/{id}/frame", job_frame), Route("/api/jobs/{id}/picture", job_picture), Route("/api/jobs/{id}/video", job_video), Route("/api/jobs/{id}/report", job_report),
+        Route("/api/jobs/{id}/keyframes", keyframes, methods=["GET", "POST"]),
+        Route("/api/jobs/{id}/keyframes/{name}", keyframe, methods=["GET", "PUT"]),
+        Route("/api/jobs/{id}/hints", hints, methods=["GET", "PUT"]),
         Route("/api/previews", preview, methods=["POST"]),
-        Route("/api/previews/{id}/{which}.png", preview_image),
+        Route("/api/previews/{id}/{image}.png", preview_image),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

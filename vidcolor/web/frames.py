@@ -1,6 +1,6 @@
-"""Single frames for the page: a film's frame at a time (a still's picture), as PNG, and a
-preview of a frame colorized with a job's settings, made in a worker process that keeps its
-model between previews."""
+"""Single frames for the page: a film's frame at a time (a still's picture), as PNG; and, in a
+worker process that keeps its model between calls, a frame colorized with a job's settings,
+a film's keyframes, a result's steadiness measured."""
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
@@ -61,18 +61,53 @@ def png(rgb: np.ndarray, size: int = SHOWN) -> bytes:
 _colorizers: dict = {}
 
 
-def _preview(path: str, seconds: float, model_options: dict) -> tuple[bytes, bytes]:
-    """(the frame, the frame colorized), as PNG; in the preview worker, whose model stays loaded."""
+def _colorizer(model_options: dict):
+    """The worker's model for these options, loaded once."""
     from ..models import Colorizer
 
     key = tuple(sorted(model_options.items()))
     if key not in _colorizers:
         _colorizers.clear()  # one model at a time: a worker's memory is bounded
         _colorizers[key] = Colorizer(progress=False, **model_options)
-    rgb = frame_at(Path(path), seconds)
-    gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
-    colored = _colorizers[key].colorize(gray[None])[0]
-    return png(gray), png(colored)
+    return _colorizers[key]
+
+
+def _preview(path: str, times: list[float] | None, model_options: dict, part: dict) -> list[tuple[float, bytes, bytes]]:
+    """(time, the frame, the frame colorized as PNG) at each of ``times``, or, for None, at the
+    first good frame of each shot (``vidcolor keyframes``'s choice, in ``part`` of the film); in
+    the preview worker, whose model stays loaded."""
+    import tempfile
+
+    net = _colorizer(model_options)
+    if times is None:
+        from ..keyframes import export_keyframes
+        from .steer import film_clock
+
+        with tempfile.TemporaryDirectory() as folder:
+            rate = film_clock(Path(path))[0]
+            numbers = export_keyframes(path, folder, colorizer=net, quiet=True, **part).frames
+        times = [float(n / rate) for n in numbers]
+    out = []
+    for seconds in times:
+        rgb = frame_at(Path(path), seconds)
+        gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        out.append((seconds, png(gray), png(net.colorize(gray[None])[0])))
+    return out
+
+
+def _keyframes(path: str, folder: str, model_options: dict, part: dict) -> list[int]:
+    """A keyframe per shot of the film (``vidcolor keyframes``) into ``folder``: their frame numbers."""
+    from ..keyframes import export_keyframes
+
+    return export_keyframes(path, folder, colorizer=_colorizer(model_options), overwrite=True, quiet=True,
+                            **part).frames
+
+
+def _quality(input: str, output: str, report: str, part: dict) -> dict:
+    """``vidcolor eval`` of a job's result against its input, written to ``report``."""
+    from ..evaluate import evaluate_video
+
+    return evaluate_video(input, output, report=report, overwrite=True, quiet=True, **part)
 
 
 class Previews:
@@ -81,12 +116,21 @@ class Previews:
     def __init__(self):
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, path: Path, seconds: float, model_options: dict):
+    def frames(self, path: Path, times: list[float] | None, model_options: dict, part: dict):
+        return self._run(_preview, str(path), times, model_options, part)
+
+    def keyframes(self, path: Path, folder: Path, model_options: dict, part: dict):
+        return self._run(_keyframes, str(path), str(folder), model_options, part)
+
+    def quality(self, input: Path, output: Path, report: Path, part: dict):
+        return self._run(_quality, str(input), str(output), str(report), part)
+
+    def _run(self, function, *args):
         if self._pool is None:
             import multiprocessing
 
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.submit(_preview, str(path), seconds, model_options)
+        return self._pool.submit(function, *args)
 
     def close(self) -> None:
         if self._pool is not None:

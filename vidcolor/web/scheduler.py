@@ -133,6 +133,8 @@ class Scheduler:
                 return
             job = self.store.update(job_id, state=FAILED, error=payload["error"], finished=time.time(),
                                     fps=None, eta_seconds=None)
+        elif kind == "picture" and job["state"] != RUNNING:
+            return
         elif kind == "stopped" and job["state"] == RUNNING:  # the server is stopping: resume next time
             job = self.store.update(job_id, state=QUEUED, fps=None, eta_seconds=None)
         self.notify(job)

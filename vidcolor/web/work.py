@@ -9,6 +9,7 @@ from pathlib import Path
 
 # Progress of one job reaches the server at most this often; its start and end always.
 SEND_EVERY = 0.25  # seconds
+PICTURE = "picture.jpg"  # in the job's folder: the latest frame made
 
 
 def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None:
@@ -24,6 +25,11 @@ def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None
 
     def forward(event) -> None:
         now = time.monotonic()
+        if event.kind == "picture" and event.picture:  # the latest frame made, for the queue's thumbnail
+            partial = Path(folder) / ".picture.jpg.partial"
+            partial.write_bytes(event.picture)
+            partial.replace(Path(folder) / PICTURE)
+            return events.put(("picture", job_id, {}))
         if event.task != "batch" or (event.kind == "advance" and now - last[0] < SEND_EVERY):
             return
         last[0] = now
@@ -33,9 +39,11 @@ def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None
         from ..batch import run_batch
         from ..errors import VidcolorError
 
+        from .steer import references_of
+
         try:
             summary = run_batch([input], folder, quiet=True, on_progress=forward,
-                                report=Path(folder) / "report.json", **options)
+                                report=Path(folder) / "report.json", **options, **references_of(Path(folder)))
         except VidcolorError as e:
             return events.put(("failed", job_id, {"error": str(e)}))
         except TypeError as e:  # an option the API does not take

@@ -2,12 +2,15 @@
 // live, compare and download. All through the JSON API (api.js).
 import { api, listen, upload } from "./api.js";
 import { Compare } from "./compare.js";
+import { Quality } from "./quality.js";
+import { Steer } from "./steer.js";
 
 const $ = (selector) => document.querySelector(selector);
 const jobs = new Map();
 let chosen = null; // { input } or { upload }, with a name to show
 let selected = null; // the job shown in Compare
 const compare = new Compare($("#compare"));
+let steer = null, quality = null; // made once the page's helpers are defined
 
 // -- small helpers ------------------------------------------------------------------------
 function el(tag, props = {}, ...children) {
@@ -149,8 +152,12 @@ function row(job) {
   }
   const state = el("td", {}, el("span", { class: `state ${job.state}`, textContent: job.state }));
   if (job.error) state.append(el("div", { class: "error small", textContent: job.error }));
+  const film = el("td", { class: "film", title: job.input }, el("span", { textContent: job.name }));
+  if (job.picture_url && job.state === "running") {
+    film.prepend(el("img", { class: "picture", src: job.picture_url, alt: "the latest frame colorized" }));
+  }
   const tr = el("tr", { class: job.id === selected ? "selected" : "", onclick: () => select(job.id) },
-                el("td", { class: "film", textContent: job.name, title: job.input }),
+                film,
                 state,
                 el("td", {}, bar, el("div", { class: "small muted", textContent: frames })),
                 el("td", { textContent: job.fps ? `${job.fps.toFixed(1)} fps` : "" }),
@@ -191,11 +198,14 @@ function select(id) {
   const download = $("#download");
   download.hidden = !done;
   const player = $("#player");
-  player.hidden = !done || !/\.(mp4|m4v|webm|mov|mkv)$/i.test(job.output || "");
+  $("#players").hidden = !done || job.kind !== "video";
   if (done) {
     download.href = `${job.result_url}?download=1`;
-    if (!player.hidden && !player.src.endsWith(job.result_url)) {
-      player.src = job.result_url;
+    const after = `/api/jobs/${job.id}/video?which=after`;
+    if (job.kind === "video" && !player.src.endsWith(after)) {
+      player.src = after;
+      $("#player-before").src = `/api/jobs/${job.id}/video?which=before`;
+      offset = job.start_seconds || 0;
       player.onloadedmetadata = () => { if (player.duration) $("#time").max = String(player.duration); };
     }
     const total = job.frames_total || 1;
@@ -204,6 +214,27 @@ function select(id) {
   } else {
     $("#compare").hidden = false;
   }
+  if (job.kind === "video") steer.show(job);
+  else steer.hide();
+  if (job.kind === "video" && done) quality.show(job);
+  else quality.hide();
+}
+
+// The colorized film's player leads; the original follows it, offset by the part's start.
+let offset = 0;
+function follow() {
+  const lead = $("#player"), other = $("#player-before");
+  const sync = () => {
+    if (!other.src) return;
+    const want = lead.currentTime + offset;
+    if (Math.abs(other.currentTime - want) > 0.08) other.currentTime = want;
+  };
+  lead.addEventListener("play", () => { sync(); other.play().catch(() => {}); });
+  lead.addEventListener("pause", () => { other.pause(); sync(); });
+  lead.addEventListener("seeked", sync);
+  lead.addEventListener("ratechange", () => { other.playbackRate = lead.playbackRate; });
+  lead.addEventListener("timeupdate", () => { if (lead.paused) sync(); });
+  setInterval(() => { if (!lead.paused) sync(); }, 1000);
 }
 
 function showFrame() {
@@ -214,8 +245,61 @@ function showFrame() {
   compare.show(`/api/jobs/${job.id}/frame?which=before&t=${t}`, `/api/jobs/${job.id}/frame?which=after&t=${t}`);
 }
 
+// -- previews ---------------------------------------------------------------------------------
+const KEPT_PREVIEWS = 6;
+
+function describe(options) {
+  const parts = [options.model || "default model", `size ${options.input_size || 512}`];
+  if (options.smooth_strength !== undefined) parts.push(`smoothing ${options.smooth_strength}`);
+  if (options.preset) parts.push(options.preset);
+  return parts.join(" · ");
+}
+
+async function preview(button, what) {
+  if (!chosen) return showError("Choose a film first (on the server, or upload one).");
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = "Colorizing…";
+  try {
+    const p = await api("/api/previews", { method: "POST", body: { ...chosen, ...what, options: options() } });
+    const card = el("div", { class: "card" },
+                    el("div", { class: "card-title", textContent: `${p.name}: ${describe(p.options)}` }));
+    const row = el("div", { class: "thumbs" });
+    for (const f of p.frames) {
+      const thumb = el("button", { type: "button", class: "thumb", title: "Compare this frame" },
+                       el("img", { src: f.after, alt: `colorized at ${f.time.toFixed(2)} s` }),
+                       el("span", { textContent: `${f.time.toFixed(2)} s` }));
+      thumb.addEventListener("click", () => showPreview(p, f));
+      row.append(thumb);
+    }
+    card.append(row);
+    const cards = $("#preview-cards");
+    cards.prepend(card);
+    while (cards.children.length > KEPT_PREVIEWS) cards.lastChild.remove();
+    $("#previews").hidden = false;
+    showPreview(p, p.frames[0]);
+    showError("");
+  } catch (err) { showError(err.message); }
+  finally { button.disabled = false; button.textContent = label; }
+}
+
+function showPreview(p, frame) {
+  selected = null;
+  steer.hide();
+  quality.hide();
+  render();
+  $("#compare-what").textContent = `Preview of ${p.name} at ${frame.time.toFixed(2)} s: ${describe(p.options)}.`;
+  $("#time-control").hidden = true;
+  $("#download").hidden = true;
+  $("#players").hidden = true;
+  compare.show(frame.before, frame.after);
+}
+
 // -- start ------------------------------------------------------------------------------------
 async function start() {
+  steer = new Steer({ onError: showError });
+  quality = new Quality({ onError: showError });
+  follow();
   const config = await api("/api/config");
   const form = $("#settings");
   for (const p of config.presets) form.elements.preset.append(el("option", { value: p, textContent: p }));
@@ -259,25 +343,8 @@ async function start() {
       showError("");
     } catch (err) { showError(err.message); }
   });
-  $("#preview").addEventListener("click", async () => {
-    if (!chosen) return showError("Choose a film first (on the server, or upload one).");
-    const button = $("#preview");
-    button.disabled = true;
-    button.textContent = "Colorizing a frame…";
-    try {
-      const p = await api("/api/previews", { method: "POST",
-        body: { ...chosen, time: Number($("#preview-time").value) || 0, options: options() } });
-      selected = null;
-      render();
-      $("#compare-what").textContent = `Preview of ${p.name} at ${p.time} s with these settings.`;
-      $("#time-control").hidden = true;
-      $("#download").hidden = true;
-      $("#player").hidden = true;
-      compare.show(p.before, p.after);
-      showError("");
-    } catch (err) { showError(err.message); }
-    finally { button.disabled = false; button.textContent = "Preview a frame"; }
-  });
+  $("#preview").addEventListener("click", (e) => preview(e.currentTarget, { time: Number($("#preview-time").value) || 0 }));
+  $("#preview-shots").addEventListener("click", (e) => preview(e.currentTarget, { shots: true }));
   $("#time").addEventListener("change", showFrame);
   $("#time").addEventListener("input", () => { $("#time-value").textContent = `${Number($("#time").value).toFixed(2)} s`; });
 
@@ -293,10 +360,11 @@ async function start() {
       render();
     },
     onJob: (job) => {
+      const before = jobs.get(job.id);
       if (job.removed) jobs.delete(job.id);
-      else jobs.set(job.id, { ...jobs.get(job.id), ...job });
+      else jobs.set(job.id, { ...before, ...job });
       render();
-      if (job.id === selected && job.state === "done") select(job.id);
+      if (job.id === selected && !job.removed && (!before || before.state !== job.state)) select(job.id);
     },
   });
   browse(null);
