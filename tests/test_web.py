@@ -190,6 +190,21 @@ def test_previews_colorize_a_frame_or_each_shots_first_with_the_settings_given(r
         assert each.status_code == 201, each.text
         times = [f["time"] for f in each.json()["frames"]]
         assert len(times) == 2 and times[0] < 14 / 24 <= times[1]  # one frame of each shot
+        # A few seconds, smoothed as the run will be, beside the same seconds as they are.
+        clip = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "time": 0.2,
+                                                  "seconds": 0.6, "options": options(root, smooth_strength=0.8)})
+        assert clip.status_code == 201, clip.text
+        films = []
+        for which in ("before", "after"):
+            got = client.get(clip.json()["clip"][which])
+            assert got.headers["content-type"] == "video/mp4"
+            films.append(tmp_path / f"clip-{which}.mp4")
+            films[-1].write_bytes(got.content)
+            with av.open(str(films[-1])) as c:
+                assert c.streams.video[0].codec_context.name == "h264"
+        assert len(frame_times(films[0])) == len(frame_times(films[1])) in (14, 15)  # 0.6 s at 25 frames a second
+        too_long = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "seconds": 300})
+        assert too_long.status_code == 400 and "between 0 and 30" in too_long.json()["error"]
         bad = client.post("/api/previews", json={"input": str(root / "films" / "film.mkv"), "options": {"bogus": 1}})
         assert bad.status_code == 400 and "unknown option(s): bogus" in bad.json()["error"]
         assert client.get(f"/api/previews/{made.json()['id']}/..%2F..%2Fqueue.png").status_code == 404

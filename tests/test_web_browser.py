@@ -96,6 +96,15 @@ def test_a_film_added_watched_compared_and_downloaded_in_a_browser(server, tmp_p
         for absent in ("#zip", "#players", "#download", "#steer"):  # nothing finished yet
             expect(page.locator(absent)).to_be_hidden()
         page.screenshot(path=shots / "1b-preview.png")
+        page.get_by_role("button", name="Preview 2 seconds").click()
+        expect(page.locator("#preview-cards .card")).to_have_count(2, timeout=60_000)
+        expect(page.locator("#players")).to_be_visible()
+        for video in ("#player", "#player-before"):
+            expect(page.locator(video)).to_have_js_property("readyState", 4, timeout=30_000)
+        page.locator("#view-mode").select_option("split")
+        assert page.locator("#player-before").evaluate("v => v.style.clipPath") == "inset(0px 50% 64px 0px)"
+        page.locator("#compare").screenshot(path=shots / "1c-preview-clip-split.png")
+        page.locator("#view-mode").select_option("side")
 
         page.get_by_role("button", name="Add to queue").click()
         row = page.locator("#jobs tbody tr").first

@@ -59,6 +59,8 @@ def png(rgb: np.ndarray, size: int = SHOWN) -> bytes:
 
 
 _colorizers: dict = {}
+_MODEL_KEYS = ("model", "weights", "device", "input_size", "precision", "parity", "batch_size", "workers",
+               "lab_on_device", "channels_last")
 
 
 def _colorizer(model_options: dict):
@@ -95,6 +97,21 @@ def _preview(path: str, times: list[float] | None, model_options: dict, part: di
     return out
 
 
+def _clip(path: str, folder: str, start: float, seconds: float, options: dict) -> None:
+    """A few seconds colorized with a job's options (smoothing included), and the same seconds
+    as they are, both H.264 (``after.mp4``, ``before.mp4`` in ``folder``): to see a setting that
+    a still frame cannot show."""
+    from ..pipeline import colorize_video
+    from .proxy import make_proxy
+
+    model = {k: options[k] for k in options if k in _MODEL_KEYS}
+    rest = {k: v for k, v in options.items() if k not in _MODEL_KEYS and k not in ("start", "duration", "preset",
+                                                                                  "codec", "crf", "pix_fmt")}
+    colorize_video(path, Path(folder) / "after.mp4", colorizer=_colorizer(model), start=start, duration=seconds,
+                   preset="preview", overwrite=True, quiet=True, segment_seconds=None, **rest)
+    make_proxy(Path(path), Path(folder) / "before.mp4", start, seconds)
+
+
 def _keyframes(path: str, folder: str, model_options: dict, part: dict) -> list[int]:
     """A keyframe per shot of the film (``vidcolor keyframes``) into ``folder``: their frame numbers."""
     from ..keyframes import export_keyframes
@@ -121,6 +138,9 @@ class Previews:
 
     def keyframes(self, path: Path, folder: Path, model_options: dict, part: dict):
         return self._run(_keyframes, str(path), str(folder), model_options, part)
+
+    def clip(self, path: Path, folder: Path, start: float, seconds: float, options: dict):
+        return self._run(_clip, str(path), str(folder), start, seconds, options)
 
     def quality(self, input: Path, output: Path, report: Path, part: dict):
         return self._run(_quality, str(input), str(output), str(report), part)

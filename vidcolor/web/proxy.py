@@ -43,11 +43,18 @@ def viewable(path: Path, proxy: Path) -> Path:
     return proxy
 
 
-def make_proxy(path: Path, proxy: Path) -> None:
-    """An H.264 MP4 of ``path``'s picture, at most PROXY_HEIGHT high, on the same clock."""
+def make_proxy(path: Path, proxy: Path, start: float | None = None, duration: float | None = None) -> None:
+    """An H.264 MP4 of ``path``'s picture, at most PROXY_HEIGHT high, on the same clock; of its
+    part from ``start`` for ``duration`` seconds (on the picture's clock) where given."""
     try:
         with av.open(str(path)) as source, atomic_output(proxy) as tmp, av.open(str(tmp), "w") as out:
             video = source.streams.video[0]
+            span = None
+            if start is not None:
+                from ..media.timeline import make_span
+
+                span = make_span(source, video, path, start, duration)
+                source.seek(int(span.start / video.time_base), stream=video, backward=True, any_frame=False)
             video.thread_type = "AUTO"
             cc = video.codec_context
             height = min(PROXY_HEIGHT, cc.height) // 2 * 2
@@ -58,6 +65,12 @@ def make_proxy(path: Path, proxy: Path) -> None:
             stream.time_base = video.time_base
             stream.codec_context.time_base = video.time_base
             for frame in source.decode(video):
+                if span is not None and frame.pts is not None:
+                    t = frame.pts * video.time_base
+                    if span.end is not None and t >= span.end:
+                        break
+                    if not span.contains(t):
+                        continue
                 small = frame.reformat(width=width, height=height, format="yuv420p")
                 small.pts, small.time_base = frame.pts, video.time_base
                 out.mux(stream.encode(small))

@@ -198,16 +198,15 @@ function select(id) {
   const download = $("#download");
   download.hidden = !done;
   const player = $("#player");
-  $("#players").hidden = !done || job.kind !== "video";
+  $("#stills").hidden = false;
+  if (done && job.kind === "video") {
+    setPlayers(`/api/jobs/${job.id}/video?which=before`, `/api/jobs/${job.id}/video?which=after`, job.start_seconds || 0);
+    player.onloadedmetadata = () => { if (player.duration) $("#time").max = String(player.duration); };
+  } else {
+    setPlayers(null);
+  }
   if (done) {
     download.href = `${job.result_url}?download=1`;
-    const after = `/api/jobs/${job.id}/video?which=after`;
-    if (job.kind === "video" && !player.src.endsWith(after)) {
-      player.src = after;
-      $("#player-before").src = `/api/jobs/${job.id}/video?which=before`;
-      offset = job.start_seconds || 0;
-      player.onloadedmetadata = () => { if (player.duration) $("#time").max = String(player.duration); };
-    }
     const total = job.frames_total || 1;
     $("#time").max = String(Math.max(0.04, total / 24));
     showFrame();
@@ -265,6 +264,12 @@ async function preview(button, what) {
     const card = el("div", { class: "card" },
                     el("div", { class: "card-title", textContent: `${p.name}: ${describe(p.options)}` }));
     const row = el("div", { class: "thumbs" });
+    if (p.clip) {
+      const play = el("button", { type: "button", class: "thumb clip",
+                                  textContent: `▶ ${p.clip.seconds} s from ${p.clip.time.toFixed(2)} s` });
+      play.addEventListener("click", () => showClip(p));
+      row.append(play);
+    }
     for (const f of p.frames) {
       const thumb = el("button", { type: "button", class: "thumb", title: "Compare this frame" },
                        el("img", { src: f.after, alt: `colorized at ${f.time.toFixed(2)} s` }),
@@ -277,22 +282,60 @@ async function preview(button, what) {
     cards.prepend(card);
     while (cards.children.length > KEPT_PREVIEWS) cards.lastChild.remove();
     $("#previews").hidden = false;
-    showPreview(p, p.frames[0]);
+    if (p.clip) showClip(p);
+    else showPreview(p, p.frames[0]);
     showError("");
   } catch (err) { showError(err.message); }
   finally { button.disabled = false; button.textContent = label; }
 }
 
-function showPreview(p, frame) {
+function leaveJob() {
   selected = null;
   steer.hide();
   quality.hide();
   render();
-  $("#compare-what").textContent = `Preview of ${p.name} at ${frame.time.toFixed(2)} s: ${describe(p.options)}.`;
   $("#time-control").hidden = true;
   $("#download").hidden = true;
-  $("#players").hidden = true;
+}
+
+function showPreview(p, frame) {
+  leaveJob();
+  $("#compare-what").textContent = `Preview of ${p.name} at ${frame.time.toFixed(2)} s: ${describe(p.options)}.`;
+  setPlayers(null);
+  $("#stills").hidden = false;
   compare.show(frame.before, frame.after);
+}
+
+function showClip(p) {
+  leaveJob();
+  $("#compare-what").textContent = `Preview of ${p.name}, ${p.clip.seconds} s from ${p.clip.time.toFixed(2)} s: `
+    + `${describe(p.options)}.`;
+  $("#stills").hidden = true;
+  $("#compare").hidden = false;
+  setPlayers(p.clip.before, p.clip.after, 0);
+}
+
+// The two players: the original (before) and the colorized film, which leads; null hides them.
+function setPlayers(before, after, start = 0) {
+  const show = Boolean(after);
+  $("#players").hidden = $("#player-view").hidden = !show;
+  if (!show) return;
+  offset = start;
+  const lead = $("#player");
+  if (!lead.src.endsWith(after)) {
+    lead.src = after;
+    $("#player-before").src = before;
+  }
+  showPlayers();
+}
+
+function showPlayers() {
+  const split = $("#view-mode").value === "split";
+  $("#players").classList.toggle("split", split);
+  $("#player-split-control").hidden = !split;
+  const at = Number($("#player-split").value);
+  // Split: the original over the left part; its bottom strip left open for the colorized film's controls.
+  $("#player-before").style.clipPath = split ? `inset(0 ${100 - at}% 64px 0)` : "";
 }
 
 // -- start ------------------------------------------------------------------------------------
@@ -345,6 +388,10 @@ async function start() {
   });
   $("#preview").addEventListener("click", (e) => preview(e.currentTarget, { time: Number($("#preview-time").value) || 0 }));
   $("#preview-shots").addEventListener("click", (e) => preview(e.currentTarget, { shots: true }));
+  $("#preview-clip").addEventListener("click", (e) => preview(e.currentTarget,
+    { time: Number($("#preview-time").value) || 0, seconds: 2 }));
+  $("#view-mode").addEventListener("change", showPlayers);
+  $("#player-split").addEventListener("input", showPlayers);
   $("#time").addEventListener("change", showFrame);
   $("#time").addEventListener("input", () => { $("#time-value").textContent = `${Number($("#time").value).toFixed(2)} s`; });
 

@@ -1,0 +1,98 @@
+"""Previews through the API: a frame, each shot's first, or a few seconds, colorized with the
+options given, before the long run.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Route
+
+from ..errors import VidcolorError
+from .server import ApiError, Server, model_of, part_of
+
+MAX_CLIP_SECONDS = 30.0  # a preview is a taste, not the run
+
+
+def routes(server: Server) -> list[Route]:
+    previews, preview_folder = server.previews, server.preview_folder
+    body, source_of, checked_options = server.body, server.source_of, server.checked_options
+
+    async def preview(request: Request):
+        """Colorize a frame (``time``), or the first good frame of each shot (``"shots": true``),
+        with the options given; the frames before and after, as PNG files of the preview."""
+        data = await body(request)
+        path, name = source_of(data)
+        options = checked_options(data.get("options"))
+        if data.get("seconds") is not None:
+            return await preview_clip(data, path, name, options)
+        if data.get("shots"):
+            times = None
+        else:
+            try:
+                times = [float(data.get("time", 0))]
+            except (TypeError, ValueError):
+                raise ApiError(400, '"time" must be seconds from the start') from None
+        try:
+            made = await asyncio.wrap_future(previews.frames(path, times, model_of(options), part_of(options)))
+        except VidcolorError as e:
+            raise ApiError(422, str(e)) from None
+        preview_id = uuid.uuid4().hex[:12]
+        folder = preview_folder / preview_id
+        folder.mkdir(parents=True)
+        frames = []
+        for i, (seconds, before, after) in enumerate(made):
+            (folder / f"{i}-before.png").write_bytes(before)
+            (folder / f"{i}-after.png").write_bytes(after)
+            frames.append({"time": seconds, "before": f"/api/previews/{preview_id}/{i}-before.png",
+                           "after": f"/api/previews/{preview_id}/{i}-after.png"})
+        return JSONResponse({"id": preview_id, "name": name, "options": options, "frames": frames}, status_code=201)
+
+    async def preview_clip(data: dict, path: Path, name: str, options: dict):
+        """A few seconds from ``time``, colorized with every option given (smoothing shows only in
+        motion), beside the same seconds as they are: two small H.264 films."""
+        try:
+            start, seconds = float(data.get("time", 0)), float(data["seconds"])
+        except (TypeError, ValueError):
+            raise ApiError(400, '"time" and "seconds" are numbers of seconds') from None
+        if not 0 < seconds <= MAX_CLIP_SECONDS or start < 0:
+            raise ApiError(400, f'"seconds" of a preview lie between 0 and {MAX_CLIP_SECONDS:g}, from a "time" of 0 or more')
+        preview_id = uuid.uuid4().hex[:12]
+        folder = preview_folder / preview_id
+        folder.mkdir(parents=True)
+        try:
+            await asyncio.wrap_future(previews.clip(path, folder, start, seconds, options))
+        except VidcolorError as e:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ApiError(422, str(e)) from None
+        return JSONResponse({"id": preview_id, "name": name, "options": options, "frames": [],
+                             "clip": {"time": start, "seconds": seconds,
+                                      "before": f"/api/previews/{preview_id}/before.mp4",
+                                      "after": f"/api/previews/{preview_id}/after.mp4"}}, status_code=201)
+
+    async def preview_film(request: Request):
+        preview_id, which = request.path_params["id"], request.path_params["which"]
+        path = preview_folder / preview_id / f"{which}.mp4"
+        if not preview_id.isalnum() or which not in ("before", "after") or not path.is_file():
+            raise ApiError(404, "no such preview")
+        return FileResponse(path, media_type="video/mp4", content_disposition_type="inline")
+
+    async def preview_image(request: Request):
+        preview_id, image = request.path_params["id"], request.path_params["image"]
+        if not preview_id.isalnum() or not re.fullmatch(r"\d+-(before|after)", image):
+            raise ApiError(404, "no such preview")
+        path = preview_folder / preview_id / f"{image}.png"
+        if not path.is_file():
+            raise ApiError(404, "no such preview")
+        return FileResponse(path, media_type="image/png")
+
+    return [
+        Route("/api/previews", preview, methods=["POST"]),
+        Route("/api/previews/{id}/{image}.png", preview_image),
+        Route("/api/previews/{id}/{which}.mp4", preview_film),
+    ]

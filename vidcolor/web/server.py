@@ -1,0 +1,152 @@
+"""What every route of the server shares: its configuration, the queue, the scheduler, the
+preview worker, the pages listening for events; and the checks and shapes of requests and
+answers (a job as the API shows it, an input named by a request, options, files)."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse
+
+from ..batch.sources import is_media_path
+from ..errors import VidcolorError
+from ..media.images import is_image_path
+from ..media.timeline import parse_time
+from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS
+from .config import ServeConfig
+from .frames import Previews
+from .paths import under_roots
+from .scheduler import Scheduler
+from .store import DONE, JobStore
+from .work import PICTURE
+
+# What a job's options may hold: the Python API's keywords, less those that name more files (a
+# job's references are its own keyframes and color points) or change what a run writes beside
+# its output.
+JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
+                    if o not in ("references", "hints", "report", "fresh", "fps"))
+PREVIEW_OPTIONS = ("model", "weights", "device", "input_size", "precision", "parity")  # what makes the model
+# Served inline (played, shown); anything else is a download. Never HTML or SVG.
+INLINE_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
+                ".mkv": "video/x-matroska", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                ".webp": "image/webp"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def model_of(options: dict) -> dict:
+    """The options that make the model (a preview's, a job's keyframes')."""
+    return {k: v for k, v in options.items() if k in PREVIEW_OPTIONS}
+
+
+def part_of(options: dict) -> dict:
+    """The part of the film the options ask for."""
+    return {k: options[k] for k in ("start", "duration") if k in options}
+
+
+class Server:
+    def __init__(self, config: ServeConfig):
+        self.config = config
+        self.store = JobStore(config.state)
+        self.listeners: set[asyncio.Queue] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it runs
+        self.scheduler = Scheduler(self.store, config.output, config.concurrent, self.notify)
+        self.previews = Previews()
+        self.preview_folder = config.state / "previews"
+        self.uploads_folder = config.state / "uploads"
+
+    def notify(self, job: dict) -> None:
+        """From any thread: a job changed; tell every page listening."""
+        if self.loop is None:
+            return
+        payload = self.public(job) if "state" in job else job
+        for q in list(self.listeners):
+            try:
+                self.loop.call_soon_threadsafe(q.put_nowait, payload)
+            except RuntimeError:  # the loop has closed: the server is stopping
+                return
+
+    def public(self, job: dict) -> dict:
+        """A job as the API shows it."""
+        out = {k: job[k] for k in ("id", "state", "name", "input", "options", "frames_done", "frames_total",
+                                   "fps", "eta_seconds", "error", "output", "created", "started", "finished", "position")}
+        out["result_url"] = f"/api/jobs/{job['id']}/result" if job["state"] == DONE and job["output"] else None
+        out["kind"] = "image" if is_image_path(Path(job["input"])) else "video"
+        out["start_seconds"] = self.start_of(job)
+        picture = self.scheduler.folder(job["id"]) / PICTURE
+        try:
+            out["picture_url"] = f"/api/jobs/{job['id']}/picture?v={picture.stat().st_mtime_ns // 10**6}"
+        except OSError:
+            out["picture_url"] = None
+        return out
+
+    @staticmethod
+    def start_of(job: dict) -> float:
+        """Where the job's part starts in its input, in seconds (0: the whole film)."""
+        try:
+            return float(parse_time(job["options"].get("start"), "start") or 0)
+        except VidcolorError:
+            return 0.0
+
+    def job_or_404(self, job_id: str) -> dict:
+        job = self.store.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no job {job_id}")
+        return job
+
+    @staticmethod
+    async def body(request: Request) -> dict:
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise ApiError(400, "the request's body is not JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "the request's body must be a JSON object")
+        return data
+
+    def source_of(self, data: dict) -> tuple[Path, str]:
+        """The input a request names: a path under a root, or an upload; with its name to show."""
+        if data.get("upload"):
+            upload = self.store.upload(str(data["upload"]))
+            if upload is None:
+                raise ApiError(404, f"no upload {data['upload']}")
+            return Path(upload["path"]), upload["name"]
+        if not isinstance(data.get("input"), str):
+            raise ApiError(400, 'give "input" (a path under a root) or "upload" (an upload\'s id)')
+        path = under_roots(data["input"], self.config.roots)
+        if not path.is_file() or not is_media_path(path):
+            raise ApiError(400, f"{data['input']}: not a video or image file")
+        return path, path.name
+
+    def checked_options(self, options, allowed=JOB_OPTIONS) -> dict:
+        if options is None:
+            return {}
+        if not isinstance(options, dict):
+            raise ApiError(400, '"options" must be a JSON object')
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ApiError(400, f"unknown option(s): {', '.join(unknown)} (options are the Python API's keyword "
+                                f"names: {', '.join(allowed)})")
+        for name, value in options.items():
+            if not (value is None or isinstance(value, (str, int, float, bool))):
+                raise ApiError(400, f"option {name}: a string, number, true/false or null, not {type(value).__name__}")
+        out = {k: v for k, v in options.items() if v is not None}
+        if "weights" in out:
+            out["weights"] = str(under_roots(str(out["weights"]), self.config.roots))
+        return out
+
+    @staticmethod
+    def media_file(path: Path, request: Request, name: str | None = None) -> FileResponse:
+        """A file by a job's id: played or shown where it is media a browser knows, else a
+        download; ranges for seeking (Starlette's FileResponse)."""
+        name = name or path.name
+        kind = INLINE_TYPES.get(path.suffix.lower())
+        download = request.query_params.get("download") or kind is None
+        return FileResponse(path, media_type=kind or "application/octet-stream", filename=name,
+                            content_disposition_type="attachment" if download else "inline")
