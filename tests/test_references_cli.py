@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import TEST_SIZE
 from media_factory import color_texture, decoded_rgb, translate, write_frames
 from vidcolor import lab
 from vidcolor.errors import VidcolorError
@@ -55,8 +56,9 @@ def test_keyframes_out_one_corrected_and_its_shot_follows(cli, two_shots, tmp_pa
     first = refs / names[0]
     cv2.imwrite(str(first), cv2.cvtColor(recolored(first), cv2.COLOR_RGB2BGR))
     guided = tmp_path / "guided.mkv"
-    code, output = cli(two_shots, "-o", guided, "--codec", "ffv1", "--references", refs)
+    code, output = cli(two_shots, "-o", guided, "--codec", "ffv1", "--references", refs, quiet=False)
     assert code == 0, output
+    assert "the references hold less than half of the picture in 0:00.500-0:00.958: a keyframe there" in output
     before, after = ab_of(decoded_rgb(plain)), ab_of(decoded_rgb(guided))
     shot = after[:12].reshape(-1, 2)
     assert np.abs(np.median(shot, axis=0) - TARGET).max() < 6  # the whole first shot follows
@@ -318,3 +320,25 @@ def test_a_batch_colorizes_a_film_with_references_in_segments_carried_in_order(c
     item = json.loads((tmp_path / "r.json").read_text())["items"][0]
     assert item["segments"] == 3 and item["notes"] == [f"{archive / 'film.mkv'}: follows film.refs"]
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out / "film.mkv"), strict=True))
+
+
+def test_where_the_references_stop_holding_is_reported_whole_or_in_segments(colorizer, two_shots, tmp_path):
+    """A keyframe in the first shot alone: the second shot (frames 12-23) needs a reference; the
+    same stretch is found by a run in one piece, in resumable segments, and by a batch."""
+    from vidcolor import colorize_video
+    from vidcolor.batch import run_batch
+
+    frames = decoded_rgb(two_shots)
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    cv2.imwrite(str(refs / "000003.png"), cv2.cvtColor(recolored_rgb(frames[3]), cv2.COLOR_RGB2BGR))
+    run = dict(colorizer=colorizer, references=[str(refs)], smooth_strength=0, codec="ffv1", quiet=True)
+    whole = colorize_video(two_shots, tmp_path / "whole.mkv", **run)
+    assert whole.needs_reference == [[pytest.approx(12 / 24), pytest.approx(23 / 24)]]
+    parts = colorize_video(two_shots, tmp_path / "parts.mkv", segment_seconds=0.4, **run)
+    assert parts.needs_reference == whole.needs_reference
+    run.pop("colorizer")
+    batch = run_batch([two_shots], tmp_path / "batch", weights=str(colorizer.weights_path), input_size=TEST_SIZE,
+                      device="cpu", segment_seconds=0.4, **{k: v for k, v in run.items() if k != "references"},
+                      references=str(refs))
+    assert batch.items[0].state == "done" and batch.items[0].needs_reference == whole.needs_reference

@@ -241,8 +241,19 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, reference_dirs, r
         if summary.smooth_strength:
             click.echo(f"color smoothed over time (strength {summary.smooth_strength:g}); "
                        f"{len(summary.scene_cuts)} scene cut(s)", err=True)
+        if summary.needs_reference:
+            from .media.timeline import clock
+
+            runs = summary.needs_reference
+            shown = ", ".join(f"{clock(a)}-{clock(b)}" for a, b in runs[:SHOWN_RUNS])
+            more = f" and {len(runs) - SHOWN_RUNS} more" if len(runs) > SHOWN_RUNS else ""
+            click.echo(f"the references hold less than half of the picture in {shown}{more}: a keyframe there "
+                       "would help (vidcolor keyframes --start ... writes one)", err=True)
         if summary.report:
             click.echo(f"report: {summary.report}", err=True)
+
+
+SHOWN_RUNS = 5  # stretches that need a reference, named after a run
 
 
 @main.command(short_help="Colorize whole folders into a folder, resumably; one bad file never stops the rest.")

@@ -27,6 +27,7 @@ from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
 from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
+from .metrics.video import NEEDS_REFERENCE, time_ranges
 from .models import DEFAULT_MODEL, Colorizer
 from .models.colorizer import check_model_choice
 from .models.advice import speed_advice
@@ -75,6 +76,9 @@ class Summary:
     report: str | None = None
     resumed: int = 0  # frames of segments an earlier, interrupted run finished
     provenance: dict | None = None  # how the output was made, as its tags say (vidcolor.provenance)
+    # With references: [first, last] runs of frames (seconds on the output's clock) whose pixels
+    # they hold less than half of: where another keyframe would help.
+    needs_reference: list[list[float]] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -193,6 +197,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         interlace = PROGRESSIVE if sequence else interlace_of(src, deinterlace)  # scans are whole frames
         total = None if total is None else interlace.output_frames(total)
         guide = film_references(src, container, stream, references, hints, interlace) if references or hints else None
+        step = frame_step(stream, interlace)
         net = None
         if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
             from .batch.film import one_piece_reason
@@ -230,7 +235,13 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         run.report.write(report)
     return Summary(str(dst), run.count, time.perf_counter() - t0, run.net.model_name, str(run.net.device),
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
-                   None if report is None else str(report), provenance=made)
+                   None if report is None else str(report), provenance=made,
+                   needs_reference=time_ranges(run.unreached, step))
+
+
+def frame_step(stream, interlace: Interlace = PROGRESSIVE) -> float:
+    """Seconds between the output's frames (at its nominal rate)."""
+    return float(1 / (interlace.output_rate(frame_rate(stream)) or 25))
 
 
 def _longer_than(container, stream, span: Span, seconds: float) -> bool:
@@ -265,14 +276,15 @@ def interlace_of(src: Path, mode: str) -> Interlace:
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
                      strength: float, interlace: Interlace = PROGRESSIVE, task: Task | None = None,
-                     guide: FilmReferences | None = None, carry: Carry = Carry()) -> tuple[int, int, list[float]]:
+                     guide: FilmReferences | None = None, carry: Carry = Carry()) -> tuple[int, int, list[float], list[float]]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
     and the smoother but are not written, so the color of every written frame is the same as an
     uninterrupted run gives it. ``guide``: the film's references, carried in and out as ``carry``
     says. ``task``, where given, counts the frames written. Returns (frames written, frames
-    colorized, the scene cuts among those written, in seconds on the output's clock).
+    colorized, the scene cuts among those written, the times of those the references hold less
+    than half of; times in seconds on the output's clock).
     """
     src, part = Path(src), Path(part)
     with open_input(src) as container:
@@ -281,7 +293,7 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
                           lambda: colorizer, lambda net: None, None, interlace=interlace, task=task,
                           guide=guide, carry=carry)
-    return run.writer.frames, run.count, run.cuts
+    return run.writer.frames, run.count, run.cuts, run.unreached
 
 
 def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: EncodeSettings, span: Span,
@@ -362,6 +374,7 @@ class _Run:
         self._save = carry if self.guide is not None and carry.save is not None else None
         self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
         self.task: Task | None = None
+        self.unreached: list[float] = []  # times of written frames the references hold less than half of
         self._shown = 0.0  # when the last picture of the work was shown
 
     def go(self, decoded, task: Task) -> None:
@@ -394,9 +407,7 @@ class _Run:
                 if self._save is not None:  # decoding ended where the next segment starts
                     self.guide.save(self._save.save)
                 for g in self.guide.flush() if self.guide else ():
-                    if self.report is not None:
-                        self._reach[g.tag[1]] = (g.reach, None)
-                    self._smoothed(g.ab, g.tag)
+                    self._guided(g)
                 for s in smoother.flush() if smoother else ():
                     self._to_encoder(s)
             encoder.close()
@@ -423,10 +434,16 @@ class _Run:
             self.guide.save(self._save.save)  # the next segment starts decoding here
             self._save = None
         for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag):
-            if self.report is not None:
-                pts = g.tag[1]
-                self._reach[pts] = (g.reach, self.clock.kind(self.clock.position(pts * self.time_base)))
-            self._smoothed(g.ab, g.tag)
+            self._guided(g)
+
+    def _guided(self, g) -> None:
+        """A guided frame on to the smoother; how far the references reach it, kept."""
+        pts = g.tag[1]
+        if self.report is not None:
+            self._reach[pts] = (g.reach, self.clock.kind(self.clock.position(pts * self.time_base)))
+        if g.reach < NEEDS_REFERENCE and self._emitted(pts):
+            self.unreached.append(round(float(pts * self.time_base - self.shift), 6))
+        self._smoothed(g.ab, g.tag)
 
     def _smoothed(self, a, tag) -> None:
         if self.smoother is None:

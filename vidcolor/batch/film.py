@@ -4,6 +4,7 @@ resume inside a film. The batch runner (many films, on an engine) and the single
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..media.interlace import Interlace
 from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
+from ..metrics.video import time_ranges
 from ..pipeline import EDIT_LIST_SLACK
 from ..temporal.reference_files import Carry
 from .manifest import Manifest
@@ -71,8 +73,29 @@ class SegmentedFilm:
         """Whether what the segment after ``index`` starts from is there (where there is one to save)."""
         return self.states is None or index + 1 >= len(self.states) or self.states[index + 1].is_file()
 
-    def record(self, index: int, frames: int, colorized: int, seconds: float, cuts: list[float]) -> None:
+    def record(self, index: int, frames: int, colorized: int, seconds: float, cuts: list[float],
+               unreached: list[float] = ()) -> None:
+        """A segment finished; ``unreached``: the times of its frames the references hold less than
+        half of, kept beside it (before it counts as done) for the report of the whole film."""
+        if unreached:
+            with atomic_output(self._unreached(index)) as tmp:
+                tmp.write_text(json.dumps(sorted(unreached)))
         self.manifest.segment_done(self.key, self.plan.key, index, frames, colorized, seconds, cuts)
+
+    def _unreached(self, index: int) -> Path:
+        return self.work / f"{self.plan.key}-{index:05d}.unreached.json"
+
+    @property
+    def needs_reference(self) -> list[list[float]]:
+        """[first, last] runs of the film's frames (seconds on the output's clock) the references
+        hold less than half of, from every finished segment."""
+        times = []
+        for index in self.manifest.segments_done(self.key, self.plan.key):
+            try:
+                times += json.loads(self._unreached(index).read_text())
+            except (OSError, ValueError):
+                pass  # none kept: a segment the references reach everywhere
+        return time_ranges(times, self.plan.step)
 
     @property
     def done(self) -> int:

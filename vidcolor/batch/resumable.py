@@ -67,11 +67,10 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
             with progress.task("frames", src.name, plan.frames, initial=resumed, advice=speed_advice(net)) as task:
                 for segment, part in todo:
                     started = time.perf_counter()
-                    frames, count, cuts = colorize_segment(src, part, decode=segment.decode, emit=segment.emit,
-                                                           colorizer=net, settings=settings, strength=strength,
-                                                           interlace=interlace, task=task, guide=guide,
-                                                           carry=film.carry(segment))
-                    film.record(segment.index, frames, count, time.perf_counter() - started, cuts)
+                    frames, count, cuts, unreached = colorize_segment(
+                        src, part, decode=segment.decode, emit=segment.emit, colorizer=net, settings=settings,
+                        strength=strength, interlace=interlace, task=task, guide=guide, carry=film.carry(segment))
+                    film.record(segment.index, frames, count, time.perf_counter() - started, cuts, unreached)
             streams = film.join(src, dst, span, audio, provenance)
         except KeyboardInterrupt as e:
             kept = f"{film.done} of {n} segments are kept in {folder}: run the same command again to resume"
@@ -82,7 +81,7 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
         frames = film.frames
         summary = Summary(str(dst), frames, time.perf_counter() - t0, net.model_name, str(net.device),
                           streams.described, streams.dropped, strength, film.cuts,
-                          resumed=resumed, provenance=provenance)
+                          resumed=resumed, provenance=provenance, needs_reference=film.needs_reference)
     finally:
         manifest.close()
     shutil.rmtree(folder, ignore_errors=True)

@@ -61,6 +61,9 @@ class ItemReport:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was decided for it, where nothing is lost
+    # A film with references: [first, last] runs of its frames (seconds on the output's clock) they
+    # hold less than half of, where another keyframe would help.
+    needs_reference: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -435,13 +438,14 @@ class _Batch:
         job.report.warnings += result.warnings
         job.report.notes += result.notes
         if isinstance(task, SegmentTask):
-            job.film.record(task.index, result.frames, result.colorized, result.seconds, result.cuts)
+            job.film.record(task.index, result.frames, result.colorized, result.seconds, result.cuts, result.unreached)
             job.remaining -= 1
             if job.remaining == 0 and not job.failed:
                 self._join(job)
             if job.waiting and not job.failed:
                 return job.waiting.popleft()
         elif not job.failed:
+            job.report.needs_reference = result.unreached
             self._done(job, result.frames)  # what became of the other streams is in its warnings
         return None
 
@@ -459,6 +463,7 @@ class _Batch:
             self._fail(job, str(e))
             return
         job.report.warnings += streams.warnings(src, dst)
+        job.report.needs_reference = job.film.needs_reference
         self._done(job, job.film.frames)
         job.film.discard()
 

@@ -38,6 +38,7 @@ class Plan:
     key: str  # names this plan's segment files; another key voids them
     segments: tuple[Segment, ...]
     frames: int  # frames the packets announce in the span
+    step: float = 1 / 25  # seconds between frames, at the stream's nominal rate
 
 
 def plan_segments(container, stream, src: Path, span: Span, strength: float, seconds: float,
@@ -56,7 +57,7 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
     per = max(1, round(seconds * rate), before + 1 if keyframes else 1)
     key = hashlib.sha256(f"{identity}|{seconds}|{n}|{before}|{after}".encode()).hexdigest()[:16]
     if times is None or n <= per:
-        return Plan(key, (Segment(0, span, span, n),), n)
+        return Plan(key, (Segment(0, span, span, n),), n, float(1 / rate))
 
     def at(i: int, default: Fraction | None) -> Fraction | None:
         return times[i] * tb if 0 < i < n else default
@@ -75,4 +76,4 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
         emit = Span(at(first, span.start), at(end, span.end), span.shift)
         decode = Span(at(first - before, span.start), at(last, span.end), span.shift)
         segments.append(Segment(index, decode, emit, end - first))
-    return Plan(key, tuple(segments), n)
+    return Plan(key, tuple(segments), n, float(1 / rate))

@@ -60,6 +60,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)  # the streams dropped or converted among them
     notes: list[str] = field(default_factory=list)  # what was decided, where nothing is lost (errors.Notice)
     cuts: list[float] = field(default_factory=list)  # scene cuts among the frames written, output seconds
+    # Frames the references hold less than half of: a segment's times, a whole film's [first, last] runs.
+    unreached: list = field(default_factory=list)
 
 
 class Worker:
@@ -80,7 +82,7 @@ class Worker:
             if isinstance(task, SegmentTask):
                 from ..pipeline import colorize_segment
 
-                frames, colorized, cuts = colorize_segment(
+                frames, colorized, cuts, unreached = colorize_segment(
                     task.src, task.part, decode=task.decode, emit=task.emit,
                     colorizer=self.colorizer(task.model_options), settings=task.settings, strength=task.strength,
                     interlace=task.interlace, task=progress.task("frames", task.src.name), guide=task.guide,
@@ -91,9 +93,9 @@ class Worker:
                 summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
                                         overwrite=True, quiet=True, on_progress=progress, **dict(task.options))
                 frames = colorized = summary.frames
-                cuts = summary.scene_cuts
+                cuts, unreached = summary.scene_cuts, summary.needs_reference
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                      *split_notices(caught), cuts)
+                      *split_notices(caught), cuts, unreached)
 
     def colorizer(self, model_options: tuple) -> Colorizer:
         options = dict(model_options)

@@ -16,6 +16,17 @@ from .warp_error import pair_error, work_rgb
 UNTRUSTED = 0.5  # a frame whose predecessor explains less than this share of it is listed
 NEEDS_REFERENCE = 0.5  # a guided frame whose pixels the references hold less than this share of is listed
 
+
+def time_ranges(times, step: float) -> list[list[float]]:
+    """``times`` (seconds, any order) as ``[first, last]`` runs of frames at most ``step`` apart."""
+    out: list[list[float]] = []
+    for t in sorted(times):
+        if out and t - out[-1][1] <= step * 1.5:
+            out[-1][1] = t
+        else:
+            out.append([t, t])
+    return out
+
 DEFINITIONS = {
     "e_warp": "Lai et al. 2018 warping error on the input's DIS flow, RGB in [0, 1], 480 px working "
               "resolution, pairs across scene cuts left out; lower is steadier",
