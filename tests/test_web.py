@@ -370,6 +370,12 @@ def test_steer_a_jobs_colors_with_a_corrected_keyframe_and_color_points(root, tm
         assert client.post(f"/api/jobs/{job['id']}/retry").status_code == 200
         second = wait_for(client, job["id"], ("done", "failed"))
         assert second["state"] == "done", second["error"]
+        # Where the references stop holding, from the run's report, on the steadiness chart.
+        runs = client.get(f"/api/jobs/{job['id']}/report").json()["items"][0]["needs_reference"]
+        chart = client.post(f"/api/jobs/{job['id']}/quality").json()["needs_reference"]
+        assert [[r["first"], r["last"]] for r in chart] == runs
+        assert all(0 <= r["first_frame"] <= r["last_frame"] < 24 for r in chart)
+        assert not any(r["first_frame"] < 12 for r in chart)  # the corrected keyframe holds its shot
     guided = np.stack([lab.split(f)[1] for f in decoded_rgb(Path(second["output"]))])
     assert np.abs(np.median(guided[:12].reshape(-1, 2), axis=0) - target).max() < 6  # the corrected shot
     assert np.abs(np.median(plain[:12].reshape(-1, 2), axis=0) - target).max() > 20

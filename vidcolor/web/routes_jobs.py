@@ -15,13 +15,24 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from ..errors import VidcolorError
-from . import proxy
+from . import proxy, steer
 from .frames import frame_at, png
 from .server import INLINE_TYPES, ApiError, Server, part_of
 from .store import CANCELLED, DONE, FAILED, QUEUED, RUNNING
 from .work import PICTURE
 
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the event stream
+
+
+def unreached_frames(folder: Path, job: dict) -> list[dict]:
+    """Where the job's last run found its references holding less than half of the picture, as
+    runs of frames (its batch report has them in seconds)."""
+    try:
+        runs = json.loads((folder / "report.json").read_text())["items"][0].get("needs_reference") or []
+    except (OSError, ValueError, KeyError, IndexError):
+        return []
+    rate = float(steer.film_clock(Path(job["output"]))[0])
+    return [{"first": a, "last": b, "first_frame": round(a * rate), "last_frame": round(b * rate)} for a, b in runs]
 
 
 def routes(server: Server) -> list[Route]:
@@ -158,8 +169,9 @@ def routes(server: Server) -> list[Route]:
                 raise ApiError(422, str(e)) from None
         if not report.is_file():
             return JSONResponse(None)  # not measured yet
-        return Response(report.read_bytes(), media_type="application/json",
-                        status_code=201 if request.method == "POST" else 200)
+        measured = json.loads(report.read_text())
+        measured["needs_reference"] = await run_in_threadpool(unreached_frames, scheduler.folder(job["id"]), job)
+        return JSONResponse(measured, status_code=201 if request.method == "POST" else 200)
 
     async def job_picture(request: Request):
         """The latest frame a job made, small (a thumbnail for the queue)."""

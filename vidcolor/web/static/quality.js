@@ -62,10 +62,20 @@ export class Quality {
       m.title = title;
       line.append(m);
     };
+    for (const r of report.needs_reference || []) {
+      const span = document.createElement("span");
+      span.className = "mark unreached";
+      span.style.left = `${(100 * r.first_frame) / frames}%`;
+      span.style.width = `${Math.max(0.4, (100 * (r.last_frame - r.first_frame + 1)) / frames)}%`;
+      span.title = `${r.first.toFixed(2)}-${r.last.toFixed(2)} s: the references hold less than half of the picture`;
+      line.append(span);
+    }
     for (const c of report.scene_cuts) mark(c, "cut", `scene cut at frame ${c.frame}`);
     for (const u of report.untrusted_frames) mark(u, "weak", `frame ${u.frame}: ${Math.round(100 * u.trust)}% followed`);
     line.hidden = $("#legend").hidden = false;
+    const unreached = (report.needs_reference || []).length;
     $("#quality-status").textContent = `${report.frames} frames, ${report.scene_cuts.length} scene cut(s), `
-      + `${report.untrusted_frames.length} frame(s) of motion not followed.`;
+      + `${report.untrusted_frames.length} frame(s) of motion not followed`
+      + (unreached ? `, ${unreached} stretch(es) where another keyframe would help.` : ".");
   }
 }
