@@ -167,7 +167,7 @@ def test_a_film_that_must_be_done_in_one_piece_says_it_cannot_resume(film, cli, 
 
 
 @pytest.mark.parametrize("tags", [{"colorspace": 1, "color_range": 2, "color_primaries": 1, "color_trc": 1},
-                                  "rgb"], ids=["bt709-full-range", "rgb"])
+                                  pytest.param("rgb", marks=pytest.mark.slow)], ids=["bt709-full-range", "rgb"])
 def test_a_film_joined_from_segments_keeps_its_matrix_and_range(tags, cli, tmp_path):
     """QuickTime segments keep only part of the color tags; the joined film has them all, as one
     piece has (a full-range picture read as limited range shows washed out). An RGB source made
