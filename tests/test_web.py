@@ -380,3 +380,35 @@ def test_steer_a_jobs_colors_with_a_corrected_keyframe_and_color_points(root, tm
     assert np.abs(np.median(guided[:12].reshape(-1, 2), axis=0) - target).max() < 6  # the corrected shot
     assert np.abs(np.median(plain[:12].reshape(-1, 2), axis=0) - target).max() > 20
     assert np.abs(guided[12:] - plain[12:]).mean() > 3  # the hinted shot moved too
+
+
+def test_untrusted_numbers_sizes_and_images_are_refused_cheaply(guarded, root, tmp_path):
+    import struct
+    import zlib
+
+    film = str(root / "films" / "film.mkv")
+    for bad in ("nan", "inf", "-1"):
+        refused = guarded.post("/api/previews", json={"input": film, "time": bad})
+        assert refused.status_code == 400 and '"time" must be a number of seconds' in refused.json()["error"]
+    assert guarded.post("/api/previews", json={"input": film, "seconds": "inf"}).status_code == 400
+    huge = guarded.post("/api/jobs", content=b"[" + b"0," * (3 * 2**20) + b"0]")
+    assert huge.status_code == 413 and "over" in huge.json()["error"]
+
+    # A keyframe whose header announces 20000x20000 pixels is refused before it is decoded.
+    from vidcolor.errors import VidcolorError
+    from vidcolor.web import steer
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+    folder = tmp_path / "job"
+    (folder / "keyframes").mkdir(parents=True)
+    (folder / "keyframes" / "000001.png").write_bytes(b"")
+    with pytest.raises(VidcolorError, match="far larger than any frame of a film"):
+        steer.save_keyframe(folder, "000001.png", bomb, (64, 96))
+    nine_k = bomb.replace(struct.pack(">II", 20000, 20000), struct.pack(">II", 12000, 9000))
+    nine_k = nine_k[:8] + chunk(b"IHDR", nine_k[16:29]) + nine_k[33:]
+    with pytest.raises(VidcolorError, match="12000x9000 is far larger than any frame"):
+        steer.save_keyframe(folder, "000001.png", nine_k, (64, 96))

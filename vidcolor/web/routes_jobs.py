@@ -17,7 +17,7 @@ from starlette.routing import Route
 from ..errors import VidcolorError
 from . import proxy, steer
 from .frames import frame_at, png
-from .server import INLINE_TYPES, ApiError, Server, part_of
+from .server import INLINE_TYPES, LISTENER_BACKLOG, ApiError, Server, part_of, seconds_of
 from .store import CANCELLED, DONE, FAILED, QUEUED, RUNNING
 from .work import PICTURE
 
@@ -140,10 +140,7 @@ def routes(server: Server) -> list[Route]:
     async def job_frame(request: Request):
         job = job_or_404(request.path_params["id"])
         which = request.query_params.get("which", "before")
-        try:
-            seconds = float(request.query_params.get("t", "0"))
-        except ValueError:
-            raise ApiError(400, "t must be a time in seconds") from None
+        seconds = seconds_of(request.query_params.get("t", "0"), "t")
         if which not in ("before", "after"):
             raise ApiError(400, "which is before or after")
         if which == "after" and job["state"] != DONE:
@@ -189,7 +186,7 @@ def routes(server: Server) -> list[Route]:
         return Response(report.read_bytes(), media_type="application/json")
 
     async def events(request: Request):
-        q: asyncio.Queue = asyncio.Queue()
+        q: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
         listeners.add(q)
 
         async def stream():

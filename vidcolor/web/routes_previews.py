@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
 from ..errors import VidcolorError
-from .server import ApiError, Server, model_of, part_of
+from .server import ApiError, Server, model_of, part_of, seconds_of
 
 MAX_CLIP_SECONDS = 30.0  # a preview is a taste, not the run
 
@@ -31,13 +31,7 @@ def routes(server: Server) -> list[Route]:
         options = checked_options(data.get("options"))
         if data.get("seconds") is not None:
             return await preview_clip(data, path, name, options)
-        if data.get("shots"):
-            times = None
-        else:
-            try:
-                times = [float(data.get("time", 0))]
-            except (TypeError, ValueError):
-                raise ApiError(400, '"time" must be seconds from the start') from None
+        times = None if data.get("shots") else [seconds_of(data.get("time", 0), "time")]
         try:
             made = await asyncio.wrap_future(previews.frames(path, times, model_of(options), part_of(options)))
         except VidcolorError as e:
@@ -56,12 +50,9 @@ def routes(server: Server) -> list[Route]:
     async def preview_clip(data: dict, path: Path, name: str, options: dict):
         """A few seconds from ``time``, colorized with every option given (smoothing shows only in
         motion), beside the same seconds as they are: two small H.264 films."""
-        try:
-            start, seconds = float(data.get("time", 0)), float(data["seconds"])
-        except (TypeError, ValueError):
-            raise ApiError(400, '"time" and "seconds" are numbers of seconds') from None
-        if not 0 < seconds <= MAX_CLIP_SECONDS or start < 0:
-            raise ApiError(400, f'"seconds" of a preview lie between 0 and {MAX_CLIP_SECONDS:g}, from a "time" of 0 or more')
+        start, seconds = seconds_of(data.get("time", 0), "time"), seconds_of(data["seconds"], "seconds")
+        if not 0 < seconds <= MAX_CLIP_SECONDS:
+            raise ApiError(400, f'"seconds" of a preview lie between 0 and {MAX_CLIP_SECONDS:g}')
         preview_id = uuid.uuid4().hex[:12]
         folder = preview_folder / preview_id
         folder.mkdir(parents=True)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..errors import VidcolorError
 from . import steer
-from .server import ApiError, Server, model_of, part_of
+from .server import ApiError, Server, model_of, part_of, read_limited
 
 
 def routes(server: Server) -> list[Route]:
@@ -55,13 +55,9 @@ def routes(server: Server) -> list[Route]:
         if request.method == "PUT":
             if scheduler.running(job["id"]):
                 raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
-            data = bytearray()
-            async for chunk in request.stream():
-                data += chunk
-                if len(data) > steer.MAX_KEYFRAME_BYTES:
-                    raise ApiError(413, f"a keyframe of over {steer.MAX_KEYFRAME_BYTES} bytes")
+            data = await read_limited(request, steer.MAX_KEYFRAME_BYTES, "a keyframe")
             _, _, shape = await clock_of(job)
-            await run_in_threadpool(steer.save_keyframe, folder, path.name, bytes(data), shape)
+            await run_in_threadpool(steer.save_keyframe, folder, path.name, data, shape)
         if not path.is_file():
             raise ApiError(404, f"no keyframe {path.name}")
         return FileResponse(path, media_type="image/png", headers={"cache-control": "no-store"})
@@ -73,10 +69,7 @@ def routes(server: Server) -> list[Route]:
         if request.method == "PUT":
             if scheduler.running(job["id"]):
                 raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
-            try:
-                given = json.loads(await request.body() or b"[]")
-            except ValueError:
-                raise ApiError(400, "the request's body is not JSON") from None
+            given = await body(request, list)
             rate, frames, shape = await clock_of(job)
             folder.mkdir(parents=True, exist_ok=True)
             await run_in_threadpool(steer.save_hints, folder, given, rate, frames, shape)

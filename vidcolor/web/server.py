@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from pathlib import Path
 
 from starlette.requests import Request
@@ -28,6 +29,8 @@ from .work import PICTURE
 JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
                     if o not in ("references", "hints", "report", "fresh", "fps"))
 PREVIEW_OPTIONS = ("model", "weights", "device", "input_size", "precision", "parity")  # what makes the model
+MAX_JSON_BYTES = 4 * 2**20  # a request's JSON: options, a film's color points
+LISTENER_BACKLOG = 1000  # changes waiting for a page that reads its events slowly
 # Served inline (played, shown); anything else is a download. Never HTML or SVG.
 INLINE_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
                 ".mkv": "video/x-matroska", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -38,6 +41,27 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+async def read_limited(request: Request, limit: int, what: str) -> bytes:
+    """A request's whole body, refused (413) past ``limit`` bytes as it streams in."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise ApiError(413, f"{what} is over {limit} bytes")
+    return bytes(data)
+
+
+def seconds_of(value, name: str) -> float:
+    """A time in seconds from a request: a finite number, 0 or more."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f'"{name}" must be a number of seconds') from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ApiError(400, f'"{name}" must be a number of seconds, 0 or more')
+    return seconds
 
 
 def model_of(options: dict) -> dict:
@@ -68,7 +92,7 @@ class Server:
         payload = self.public(job) if "state" in job else job
         for q in list(self.listeners):
             try:
-                self.loop.call_soon_threadsafe(q.put_nowait, payload)
+                self.loop.call_soon_threadsafe(_offer, q, payload)
             except RuntimeError:  # the loop has closed: the server is stopping
                 return
 
@@ -101,13 +125,15 @@ class Server:
         return job
 
     @staticmethod
-    async def body(request: Request) -> dict:
+    async def body(request: Request, kind: type = dict):
+        """The request's JSON (an object, or ``kind``), read up to MAX_JSON_BYTES."""
+        raw = await read_limited(request, MAX_JSON_BYTES, "the request's body")
         try:
-            data = json.loads(await request.body() or b"{}")
+            data = json.loads(raw or (b"[]" if kind is list else b"{}"))
         except ValueError:
             raise ApiError(400, "the request's body is not JSON") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "the request's body must be a JSON object")
+        if not isinstance(data, kind):
+            raise ApiError(400, f"the request's body must be a JSON {'list' if kind is list else 'object'}")
         return data
 
     def source_of(self, data: dict) -> tuple[Path, str]:
@@ -150,3 +176,12 @@ class Server:
         download = request.query_params.get("download") or kind is None
         return FileResponse(path, media_type=kind or "application/octet-stream", filename=name,
                             content_disposition_type="attachment" if download else "inline")
+
+
+def _offer(q: asyncio.Queue, item) -> None:
+    """Into a page's queue, unless the page stopped reading (it gets the whole queue again when
+    it reconnects)."""
+    try:
+        q.put_nowait(item)
+    except asyncio.QueueFull:
+        pass

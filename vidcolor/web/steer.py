@@ -19,6 +19,7 @@ from ..temporal.reference_files import check_references, untouched
 
 KEYFRAME_NAME = re.compile(r"^\d{6,9}\.png$")
 MAX_KEYFRAME_BYTES = 256 * 2**20
+MAX_KEYFRAME_PIXELS = 100_000_000  # 8K is 33 million: more is a decompression bomb, not a frame
 
 
 def keyframes_folder(job_folder: Path) -> Path:
@@ -77,6 +78,7 @@ def save_keyframe(job_folder: Path, name: str, data: bytes, frame_shape: tuple[i
     path = keyframe_path(job_folder, name)
     if not path.is_file():
         raise VidcolorError(f"{name}: no such keyframe of this job (export the keyframes first)")
+    _check_size(name, data)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise VidcolorError(f"{name}: not an image this server can read")
@@ -105,3 +107,26 @@ def save_hints(job_folder: Path, hints: list, rate: Fraction, frames: int | None
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(hints, indent=1) + "\n")
         read_hints(tmp, rate, frames, frame_shape)
+
+
+def _check_size(name: str, data: bytes) -> None:
+    """Refuse an image whose header announces more pixels than any film's frame, before
+    decoding it (a few bytes of PNG can unpack into gigabytes)."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():  # the size is judged here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise VidcolorError(f"{name}: not an image this server can read") from None
+    if width is None:
+        raise VidcolorError(f"{name}: far larger than any frame of a film")
+    if width * height > MAX_KEYFRAME_PIXELS:
+        raise VidcolorError(f"{name}: {width}x{height} is far larger than any frame of a film")
