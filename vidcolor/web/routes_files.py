@@ -1,6 +1,7 @@
 """The page, and what it needs to add work: the configuration, the roots' folders, uploads."""
 from __future__ import annotations
 
+import errno
 import shutil
 import uuid
 from pathlib import Path
@@ -20,7 +21,6 @@ STATIC = Path(__file__).parent / "static"
 def routes(server: Server) -> list[Route]:
     config, store, uploads_folder = server.config, server.store, server.uploads_folder
 
-    # -- routes -----------------------------------------------------------------------------
     async def index(request: Request):
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
@@ -30,7 +30,6 @@ def routes(server: Server) -> list[Route]:
     async def api_config(request: Request):
         from ..media.presets import PRESETS
         from ..models import MODELS
-
         from ..temporal import DEFAULT_STRENGTH
 
         return JSONResponse({"roots": [str(r) for r in config.roots], "output": str(config.output),
@@ -75,8 +74,10 @@ def routes(server: Server) -> list[Route]:
                         raise ApiError(413, f"{name}: over this server's limit of {config.max_upload} bytes")
                     await run_in_threadpool(f.write, chunk)
             partial.replace(final)
-        except BaseException:
+        except BaseException as e:
             shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise ApiError(507, f"{name}: the server's disk filled up during the upload") from None
             raise
         store.add_upload(upload_id, name, final, size)
         return JSONResponse({"id": upload_id, "name": name, "size": size}, status_code=201)
