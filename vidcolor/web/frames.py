@@ -59,8 +59,6 @@ def png(rgb: np.ndarray, size: int = SHOWN) -> bytes:
 
 
 _colorizers: dict = {}
-_MODEL_KEYS = ("model", "weights", "device", "input_size", "precision", "parity", "batch_size", "workers",
-               "lab_on_device", "channels_last")
 
 
 def _colorizer(model_options: dict):
@@ -78,35 +76,48 @@ def _preview(path: str, times: list[float] | None, model_options: dict, part: di
     """(time, the frame, the frame colorized as PNG) at each of ``times``, or, for None, at the
     first good frame of each shot (``vidcolor keyframes``'s choice, in ``part`` of the film); in
     the preview worker, whose model stays loaded."""
-    import tempfile
-
     net = _colorizer(model_options)
     if times is None:
-        from ..keyframes import export_keyframes
-        from .steer import film_clock
-
-        with tempfile.TemporaryDirectory() as folder:
-            rate = film_clock(Path(path))[0]
-            numbers = export_keyframes(path, folder, colorizer=net, quiet=True, **part).frames
-        times = [float(n / rate) for n in numbers]
+        return _shot_previews(path, net, part)
     out = []
     for seconds in times:
-        rgb = frame_at(Path(path), seconds)
-        gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        gray = _gray(frame_at(Path(path), seconds))
         out.append((seconds, png(gray), png(net.colorize(gray[None])[0])))
     return out
+
+
+def _shot_previews(path: str, net, part: dict) -> list[tuple[float, bytes, bytes]]:
+    """The first good frame of each shot, as the keyframes export chose and colorized it (read
+    back, not colorized again), beside the frame as it is."""
+    import tempfile
+
+    from ..keyframes import export_keyframes, frame_name
+    from .steer import film_clock
+
+    rate = film_clock(Path(path))[0]
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        for number in export_keyframes(path, folder, colorizer=net, quiet=True, **part).frames:
+            seconds = float(number / rate)
+            colored = cv2.cvtColor(cv2.imread(str(Path(folder) / frame_name(number))), cv2.COLOR_BGR2RGB)
+            out.append((seconds, png(_gray(frame_at(Path(path), seconds))), png(colored)))
+    return out
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
 
 
 def _clip(path: str, folder: str, start: float, seconds: float, options: dict) -> None:
     """A few seconds colorized with a job's options (smoothing included), and the same seconds
     as they are, both H.264 (``after.mp4``, ``before.mp4`` in ``folder``): to see a setting that
     a still frame cannot show."""
-    from ..pipeline import colorize_video
+    from ..pipeline import MODEL_OPTIONS, colorize_video
     from .proxy import make_proxy
 
-    model = {k: options[k] for k in options if k in _MODEL_KEYS}
-    rest = {k: v for k, v in options.items() if k not in _MODEL_KEYS and k not in ("start", "duration", "preset",
-                                                                                  "codec", "crf", "pix_fmt")}
+    model = {k: v for k, v in options.items() if k in MODEL_OPTIONS}
+    rest = {k: v for k, v in options.items() if k not in MODEL_OPTIONS and k not in ("start", "duration", "preset",
+                                                                                    "codec", "crf", "pix_fmt")}
     colorize_video(path, Path(folder) / "after.mp4", colorizer=_colorizer(model), start=start, duration=seconds,
                    preset="preview", overwrite=True, quiet=True, segment_seconds=None, **rest)
     make_proxy(Path(path), Path(folder) / "before.mp4", start, seconds)

@@ -39,7 +39,7 @@ def routes(server: Server) -> list[Route]:
     config, store, scheduler, previews = server.config, server.store, server.scheduler, server.previews
     public, job_or_404, body = server.public, server.job_or_404, server.body
     source_of, checked_options, notify = server.source_of, server.checked_options, server.notify
-    media_file, start_of, listeners = server.media_file, server.start_of, server.listeners
+    media_file, file_of, start_of, listeners = server.media_file, server.file_of, server.start_of, server.listeners
 
     async def jobs(request: Request):
         if request.method == "GET":
@@ -125,13 +125,7 @@ def routes(server: Server) -> list[Route]:
         """The input or the result as a browser can play it: itself, or an H.264 proxy."""
         job = job_or_404(request.path_params["id"])
         which = request.query_params.get("which", "after")
-        if which not in ("before", "after"):
-            raise ApiError(400, "which is before or after")
-        if which == "after" and job["state"] != DONE:
-            raise ApiError(404, "no result yet")
-        path = Path(job["input"] if which == "before" else job["output"])
-        if not path.is_file():
-            raise ApiError(404, f"{job['name']}: the file is gone")
+        path = file_of(job, which)
         shown = await run_in_threadpool(proxy.viewable, path, scheduler.folder(job["id"]) / f"proxy-{which}.mp4")
         return FileResponse(shown, media_type=INLINE_TYPES.get(shown.suffix.lower(), "video/mp4"),
                             headers={"cache-control": "no-store"}, content_disposition_type="inline",
@@ -141,11 +135,7 @@ def routes(server: Server) -> list[Route]:
         job = job_or_404(request.path_params["id"])
         which = request.query_params.get("which", "before")
         seconds = seconds_of(request.query_params.get("t", "0"), "t")
-        if which not in ("before", "after"):
-            raise ApiError(400, "which is before or after")
-        if which == "after" and job["state"] != DONE:
-            raise ApiError(404, "no result yet")
-        path = Path(job["input"] if which == "before" else job["output"])
+        path = file_of(job, which)
         if which == "before":  # the result of a part starts at the part's start
             seconds += start_of(job)
         rgb = await run_in_threadpool(frame_at, path, seconds)

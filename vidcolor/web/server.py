@@ -28,7 +28,6 @@ from .work import PICTURE
 # its output.
 JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
                     if o not in ("references", "hints", "report", "fresh", "fps"))
-PREVIEW_OPTIONS = ("model", "weights", "device", "input_size", "precision", "parity")  # what makes the model
 MAX_JSON_BYTES = 4 * 2**20  # a request's JSON: options, a film's color points
 LISTENER_BACKLOG = 1000  # changes waiting for a page that reads its events slowly
 # Served inline (played, shown); anything else is a download. Never HTML or SVG.
@@ -66,7 +65,7 @@ def seconds_of(value, name: str) -> float:
 
 def model_of(options: dict) -> dict:
     """The options that make the model (a preview's, a job's keyframes')."""
-    return {k: v for k, v in options.items() if k in PREVIEW_OPTIONS}
+    return {k: v for k, v in options.items() if k in MODEL_OPTIONS}
 
 
 def part_of(options: dict) -> dict:
@@ -166,6 +165,18 @@ class Server:
         if "weights" in out:
             out["weights"] = str(under_roots(str(out["weights"]), self.config.roots))
         return out
+
+    @staticmethod
+    def file_of(job: dict, which: str) -> Path:
+        """A job's input (``before``) or its result (``after``, once done)."""
+        if which not in ("before", "after"):
+            raise ApiError(400, "which is before or after")
+        if which == "after" and job["state"] != DONE:
+            raise ApiError(404, "no result yet")
+        path = Path(job["input"] if which == "before" else job["output"])
+        if not path.is_file():
+            raise ApiError(404, f"{job['name']}: the file is gone")
+        return path
 
     @staticmethod
     def media_file(path: Path, request: Request, name: str | None = None) -> FileResponse:
