@@ -47,7 +47,7 @@ def test_lab_on_the_gpu_matches_the_same_steps_on_the_cpu():
 
 def test_lab_on_the_gpu_from_several_threads_at_once(tiny_weights, frames):
     net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4)
-    assert net.lab_on_device and not net.channels_last  # the defaults on CUDA, fp32
+    assert net.lab_on_device and net.smooth_on_device and not net.channels_last  # the defaults on CUDA, fp32
     alone = [net.prepare(f) for f in frames]
     with ThreadPoolExecutor(4) as pool:  # each thread on its own CUDA stream
         together = list(pool.map(net.prepare, frames))
@@ -96,3 +96,19 @@ def test_video_on_the_gpu_keeps_every_frame_and_timestamp(tiny_weights, tmp_path
     colored = decoded_rgb(tmp_path / "out.mkv")
     assert len(colored) == 30 and all(f.shape == (96, 160, 3) for f in colored)
     assert np.mean([np.ptp(f.astype(int), axis=2).mean() for f in colored]) > 1  # not gray
+
+
+def test_smoothing_on_the_gpu_agrees_with_opencv(tiny_weights, tmp_path):
+    """Issue 22 on the GPU itself: the same film smoothed on the device and by OpenCV, within 0.5 ab."""
+    import cv2
+
+    film = write_video(tmp_path / "film.mp4", width=320, height=192, frames=24, fps=24)
+    outputs = {}
+    for on_device in (True, False):
+        net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, smooth_on_device=on_device,
+                        lab_on_device=False)
+        out = tmp_path / f"out_{on_device}.mkv"
+        colorize_video(film, out, colorizer=net, quiet=True, preset="archive")
+        rgb = np.stack(decoded_rgb(out)).astype(np.float32) / 255
+        outputs[on_device] = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2Lab)[..., 1:] for f in rgb])
+    assert np.abs(outputs[True] - outputs[False]).mean() < 0.5

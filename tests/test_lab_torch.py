@@ -122,7 +122,8 @@ def test_a_frame_without_room_on_the_device_is_done_in_opencv(tiny_weights, monk
 
 def test_defaults_and_parity(tiny_weights):
     net = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE)
-    assert not net.lab_on_device and net.channels_last  # on the CPU: OpenCV's Lab is faster, channels-last too
+    # On the CPU OpenCV's Lab and blend are faster; channels-last is too.
+    assert not net.lab_on_device and not net.smooth_on_device and net.channels_last
     assert not Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, parity=True).channels_last
     for option in ("lab_on_device", "channels_last"):
         with pytest.raises(VidcolorError, match="parity"):

@@ -118,6 +118,9 @@ _COLORIZE_GROUPS = {
         click.option("--lab-on-device/--lab-on-cpu", default=None, help="Make the Lab conversions, the resize to "
                      "the model's size and the chroma upsampling in torch on the GPU, or in OpenCV on the CPU "
                      "[default: on the GPU with CUDA, except with --parity]."),
+        click.option("--smooth-on-device/--smooth-on-cpu", default=None, help="Blend the smoothing over time in "
+                     "torch on the GPU, or in OpenCV on the CPU; its optical flow is on the CPU either way "
+                     "[default: on the GPU with CUDA]."),
         click.option("--channels-last/--no-channels-last", default=None, help="Run the network in channels-last "
                      "memory layout [default: on the CPU and with bf16 on CUDA, where it is faster; never with "
                      "--parity]."),

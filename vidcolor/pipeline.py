@@ -56,7 +56,7 @@ QUEUE_BYTES = 1 << 30
 BYTES_PER_WAITING_PIXEL = 3 + 4  # the decoded RGB until it is prepared, then the float lightness
 STILLS_OPTIONS = ("skip_color",)  # beside the model's: what a still takes too
 MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "precision", "parity", "workers",
-                 "lab_on_device", "channels_last")
+                 "lab_on_device", "channels_last", "smooth_on_device")
 
 
 @dataclass
@@ -311,7 +311,8 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
     try:
         net = make_net()
         writer.provenance = make_provenance(net) if make_provenance else None
-        smoother = None if smoothing is None else ChromaSmoother(smoothing, workers=net.threads.smooth_workers)
+        smoother = None if smoothing is None else ChromaSmoother(
+            smoothing, workers=net.threads.smooth_workers, device=net.device if net.smooth_on_device else None)
         cc = stream.codec_context
         # A deep source into a deep output is colorized at 16 bits (parity reads 8, as the official code).
         deep = deep_color(stream, settings.pix_fmt) and not net.parity

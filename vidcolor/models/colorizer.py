@@ -90,13 +90,16 @@ class Colorizer:
     OpenCV on the CPU; by default on a CUDA GPU, except in parity mode, whose pixels are
     OpenCV's. ``channels_last``: the network in channels-last memory layout; by default on the
     CPU (a fifth to a quarter faster there, in fp32) and with bf16 on CUDA (16% faster), except
-    in parity mode, whose pixels are the default layout's.
+    in parity mode, whose pixels are the default layout's. ``smooth_on_device``: a video's
+    smoothing over time blends in torch on the device (``temporal.smoother_torch``) instead of in
+    OpenCV; by default on a CUDA GPU. Its flow is DIS on the CPU either way.
     """
 
     def __init__(self, model: str | None = None, weights: str | Path | None = None, device: str = "auto",
                  input_size: int = 512, batch_size: int | None = None, precision: str = "fp32",
                  parity: bool = False, workers: int | None = None, download: bool = True,
-                 progress: bool | Progress = True, lab_on_device: bool | None = None, channels_last: bool | None = None):
+                 progress: bool | Progress = True, lab_on_device: bool | None = None, channels_last: bool | None = None,
+                 smooth_on_device: bool | None = None):
         if input_size < 32 or input_size % 32:
             raise VidcolorError(f"input size {input_size} must be a positive multiple of 32")
         if precision not in PRECISIONS:
@@ -124,6 +127,7 @@ class Colorizer:
         if channels_last is None:
             channels_last = (cuda and precision == "bf16") or (self.device.type == "cpu" and not parity)
         self.channels_last = channels_last
+        self.smooth_on_device = cuda if smooth_on_device is None else smooth_on_device
         self._device_lab = DeviceLab(self.device, input_size, self.upsample) if self.lab_on_device else None
         self.weights_path = resolve_weights(model, weights, download=download, progress=progress)
         self.model_name = model if weights is None else Path(weights).name
@@ -151,7 +155,8 @@ class Colorizer:
     def __repr__(self) -> str:
         return (f"Colorizer(model={self.model_name!r}, device='{self.device}', input_size={self.input_size}, "
                 f"batch_size={self.batch_size}, precision='{self.precision}', parity={self.parity}, "
-                f"workers={self.threads.workers}, lab_on_device={self.lab_on_device}, channels_last={self.channels_last})")
+                f"workers={self.threads.workers}, lab_on_device={self.lab_on_device}, "
+                f"channels_last={self.channels_last}, smooth_on_device={self.smooth_on_device})")
 
     # -- frames -------------------------------------------------------------------------
     def colorize(self, frames: np.ndarray, order: str = "rgb") -> np.ndarray:

@@ -16,6 +16,7 @@ import math
 import weakref
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import cv2
@@ -63,6 +64,14 @@ class _Frame:
     ab: np.ndarray
     tag: object
     step: Step
+    held: tuple  # what the blend reads: ``Held`` (ab, forward, backward), as arrays or on the device
+
+
+def _hold(ab: np.ndarray, pair) -> tuple:
+    """``smoother_torch.Held``'s layout, for the OpenCV blend: the arrays themselves."""
+    if pair is None:
+        return ab, None, None
+    return ab, (pair.fw, pair.trust_fw), (pair.bw, pair.trust_bw)
 
 
 class ChromaSmoother:
@@ -75,11 +84,20 @@ class ChromaSmoother:
     With ``workers`` > 1 the flow of several frame pairs, and the blends of several frames, are
     computed at once on that many threads (OpenCV releases the GIL): the same numbers, later.
     The cut test and the order stay sequential.
+
+    ``device``: blend in torch there (``smoother_torch``: a GPU, or the CPU to compare) instead of
+    in OpenCV; the flow is DIS on CPU threads either way.
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH, *, flow_size: int = FLOW_SIZE,
-                 preserve_chroma: bool = True, tracker: MotionTracker | None = None, workers: int = 1):
+                 preserve_chroma: bool = True, tracker: MotionTracker | None = None, workers: int = 1,
+                 device=None):
         self.sigma, self.radius = window(strength)
+        self._hold, self._blend = _hold, _blend
+        if device is not None and self.radius:
+            from .smoother_torch import DeviceBlend
+            on_device = DeviceBlend(device)
+            self._hold, self._blend = on_device.hold, on_device.blend
         self.preserve_chroma = preserve_chroma
         self.tracker = tracker or MotionTracker(flow_size)
         self._frames: deque[_Frame] = deque()
@@ -119,7 +137,7 @@ class ChromaSmoother:
         """The oldest frame's flow is in: the cut test, then blend what is now final."""
         prev, sample, flow, ab, tag = self._tracking.popleft()
         step = self.tracker.step(prev, sample, flow.result())
-        self._frames.append(_Frame(ab, tag, step))
+        self._frames.append(_Frame(ab, tag, step, self._hold(ab, step.pair)))
         self._count += 1
         if step.cut:  # everything before the cut is final
             self._blend_until(self._count - 1)
@@ -139,8 +157,10 @@ class ChromaSmoother:
     def _blend_until(self, end: int) -> None:
         while self._next < end:
             f = self._frame(self._next)
-            self._blending.append((f, self._workers.submit(_blend, f.ab, self._sides(self._next), self._weights,
-                                                self.preserve_chroma)))
+            sides = self._sides(self._next)
+            blended = self._workers.submit(self._blend, f.held[0], sides, self._weights, self.preserve_chroma) \
+                if any(sides) else _done(f.ab)
+            self._blending.append((f, blended))
             self._next += 1
         while self._first < self._next - self.radius:
             self._frames.popleft()
@@ -156,14 +176,19 @@ class ChromaSmoother:
             side = []
             for k in range(1, abs(limit - t) + 1):
                 far = t + direction * k
-                # A frame's step holds the flow from the frame before it; None starts a shot.
-                pair = self._frame(max(far, far - direction)).step.pair
-                if pair is None:
+                # A frame holds the flow from the frame before it; None starts a shot.
+                _, forward, backward = self._frame(max(far, far - direction)).held
+                if forward is None:
                     break
-                flow = (pair.fw, pair.trust_fw) if direction > 0 else (pair.bw, pair.trust_bw)
-                side.append((self._frame(far).ab, *flow))
+                side.append((self._frame(far).held[0], *(forward if direction > 0 else backward)))
             sides.append(side)
         return sides
+
+
+def _done(value) -> Future:
+    done = Future()
+    done.set_result(value)
+    return done
 
 
 def _blend(own: np.ndarray, sides: list[list[tuple]], weights: list[float], preserve_chroma: bool) -> np.ndarray:
@@ -172,8 +197,6 @@ def _blend(own: np.ndarray, sides: list[list[tuple]], weights: list[float], pres
     The sums are kept one channel each and grown with OpenCV's in-place accumulators: NumPy on
     a channel of an (h, w, 2) array reads and writes with a stride and costs several times more.
     """
-    if not sides:
-        return own
     h, w = own.shape[:2]
     a, b = cv2.split(own)
     den = np.ones((h, w), np.float32)
@@ -212,19 +235,19 @@ def _chain(flow, trust, step_flow, step_trust):
 
 
 def smooth_chroma(L: np.ndarray, ab: np.ndarray, *, strength: float = DEFAULT_STRENGTH,
-                  flow_size: int = FLOW_SIZE, preserve_chroma: bool = True) -> np.ndarray:
+                  flow_size: int = FLOW_SIZE, preserve_chroma: bool = True, device=None) -> np.ndarray:
     """Smooth the chroma of a clip over time along the motion of its lightness.
 
     ``L``: (N, H, W) float32 Lab lightness in [0, 100]; ``ab``: (N, H, W, 2) float32 Lab a, b of
     the same frames (ab may also be at a lower resolution, e.g. a model's output grid). Returns
     the smoothed ab, same shape. Scene cuts are detected and nothing is carried across them.
-    The streaming pipeline uses the same ``ChromaSmoother``.
+    The streaming pipeline uses the same ``ChromaSmoother``; ``device`` as there.
     """
     L = np.asarray(L, np.float32)
     ab = np.asarray(ab, np.float32)
     if L.ndim != 3 or ab.ndim != 4 or ab.shape[-1] != 2 or len(L) != len(ab):
         raise ValueError(f"expected L (N, H, W) and ab (N, H, W, 2); got {L.shape} and {ab.shape}")
-    smoother = ChromaSmoother(strength, flow_size=flow_size, preserve_chroma=preserve_chroma)
+    smoother = ChromaSmoother(strength, flow_size=flow_size, preserve_chroma=preserve_chroma, device=device)
     out = np.empty_like(ab)
     for i, s in enumerate(smoother.stream(zip(L, ab))):
         out[i] = s.ab
