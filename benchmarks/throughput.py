@@ -12,11 +12,16 @@ network is DDColor with seeded random weights (its speed does not depend on them
   one network with torch's default threads), encode it;
 - memory: peak RSS (and peak GPU memory) of a fresh process colorizing the film and one four
   times longer;
+- ``--ceiling``: the pipeline with the network replaced by an instant stand-in (it returns ab
+  stored beforehand), at 720p and 1080p: the frames/s the pipeline sustains by itself, as a ratio
+  to the network's own, and each stage's CPU milliseconds per frame (the number to drive down so
+  that a GPU sets the pace);
 - where the Lab conversions run in torch on the device or the network in channels-last (by default
   channels-last on the CPU, both on a GPU), all of it twice in the same run: so, and as before them (OpenCV on the CPU, NCHW),
   unless ``--no-before``.
 
     python benchmarks/throughput.py                  # CPU: paper-tiny at 256 on 720p
+    python benchmarks/throughput.py --ceiling        # the pipeline without the network, 720p and 1080p
     python benchmarks/throughput.py --device cuda --arch large --size 512 --width 1920 --height 1080 \\
         --precision bf16 --frames 240
 """
@@ -45,7 +50,7 @@ from common import ARCHS, random_weights, sample_frames, write_film  # noqa: E40
 from vidcolor import Colorizer, colorize_video  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
-from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother  # noqa: E402
+from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker  # noqa: E402
 from vidcolor.threads import ThreadPlan, apply as apply_threads, available_cores  # noqa: E402
 
 
@@ -96,11 +101,12 @@ def naive_loop(net: Colorizer, src: Path, dst: Path) -> None:
 
 
 STAGES = ("decode", "prepare", "network", "smooth", "finish", "encode")
+FLOW = "  flow"  # the smoother's DIS flow alone (it is part of "smooth")
 
 
 def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None) -> dict[str, Clock]:
     """Each stage alone, with the pipeline's thread plan (frames side by side where it says so)."""
-    clocks = {name: Clock(net.device) for name in STAGES}
+    clocks = {name: Clock(net.device) for name in (*STAGES, FLOW)}
     plan = net.threads
     with clocks["decode"]:
         frames = decode_rgb(film)
@@ -111,7 +117,13 @@ def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None) -> dict[st
     inputs = [x for _, x in prepared]
     with clocks["network"]:  # driven as the pipeline drives it
         ab = [a for a, _ in net.infer_stream((x, None) for x in inputs)]
-    smoother = ChromaSmoother(DEFAULT_STRENGTH, workers=plan.smooth_workers)
+    tracker, flows = MotionTracker(), Workers(plan.smooth_workers, "flow")
+    with clocks[FLOW]:
+        samples = [tracker.sample(L) for L in lightness]
+        list(flows.map(lambda pair: tracker.flow(*pair), samples))
+    flows.close()
+    smoother = ChromaSmoother(DEFAULT_STRENGTH, workers=plan.smooth_workers,
+                              device=net.device if net.smooth_on_device else None)
     with clocks["smooth"]:
         smoothed = [s for L, a in zip(lightness, ab) for s in smoother.push(L, a, None)] + smoother.flush()
     with clocks["finish"]:
@@ -219,6 +231,10 @@ def main() -> int:
                    "naive loop and to before the median of the rounds'")
     p.add_argument("--lab-on-device", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
+    p.add_argument("--smooth-on-device", action=argparse.BooleanOptionalAction, help="default: vidcolor's choice")
+    p.add_argument("--ceiling", action="store_true", help="the pipeline with an instant stand-in for the network, "
+                   "at each of --sizes: the frames/s it sustains by itself and each stage's milliseconds")
+    p.add_argument("--sizes", default="1280x720,1920x1080", help="WIDTHxHEIGHT,... of the ceiling runs")
     p.add_argument("--no-before", action="store_true", help="skip the runs with OpenCV's Lab and NCHW")
     args = p.parse_args()
 
@@ -226,21 +242,18 @@ def main() -> int:
     weights = random_weights(args.arch, tmp)
     if not args.frames:
         return memory(args, weights, tmp)
+    if args.ceiling:
+        return ceiling(args, weights, tmp)
     film = write_film(tmp / "film.mp4", sample_frames(args.frames, args.width, args.height))
-    overrides = {k: getattr(args, k) for k in ("color_workers", "smooth_workers", "opencv_threads")
-                 if getattr(args, k) is not None}
 
     def colorizer(**layout) -> Colorizer:
-        c = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
-                      workers=args.workers, batch_size=args.batch_size, progress=False, **layout)
-        c.threads = dataclasses.replace(c.threads, **overrides)
-        c.colorize_batch(sample_frames(c.batch_size, args.width, args.height))  # warm-up
-        return c
+        return make_colorizer(args, weights, args.width, args.height, **layout)
 
-    net = colorizer(lab_on_device=args.lab_on_device, channels_last=args.channels_last)
+    net = colorizer(lab_on_device=args.lab_on_device, channels_last=args.channels_last,
+                    smooth_on_device=args.smooth_on_device)
     nets = {"": net}
-    if (net.lab_on_device or net.channels_last) and not args.no_before:
-        nets["before: "] = colorizer(lab_on_device=False, channels_last=False)
+    if (net.lab_on_device or net.channels_last or net.smooth_on_device) and not args.no_before:
+        nets["before: "] = colorizer(lab_on_device=False, channels_last=False, smooth_on_device=False)
     n = args.frames
     described = "\n".join(map(repr, nets.values()))
     print(f"{described}\n{n} frames of {args.width}x{args.height}; {available_cores()} cores; "
@@ -306,6 +319,65 @@ def main() -> int:
           + ", ".join(f"{n / wall:.2f}" for wall in walls["naive"]) + " frames/s")
 
     return memory(args, weights, tmp)
+
+
+def make_colorizer(args, weights: Path, width: int, height: int, **layout) -> Colorizer:
+    """The benchmark's Colorizer with the thread plan's overrides, warmed up on frames of this size."""
+    c = Colorizer(weights=weights, device=args.device, input_size=args.size, precision=args.precision,
+                  workers=args.workers, batch_size=args.batch_size, progress=False, **layout)
+    overrides = {k: getattr(args, k) for k in ("color_workers", "smooth_workers", "opencv_threads")
+                 if getattr(args, k) is not None}
+    c.threads = dataclasses.replace(c.threads, **overrides)
+    c.colorize_batch(sample_frames(c.batch_size, width, height))
+    return c
+
+
+def stand_in(net: Colorizer, width: int, height: int):
+    """An instant stand-in for ``net.infer``: the ab it gave for a batch of the film, at once."""
+    frames = sample_frames(net.batch_size, width, height)
+    stored = net.infer(np.stack([net.prepare(f)[1] for f in frames]))
+    return lambda x: stored[np.arange(len(x)) % len(stored)]
+
+
+def ceiling(args, weights: Path, tmp: Path) -> int:
+    """What the pipeline sustains by itself: the network instant, each other stage at its cost."""
+    n = args.frames
+    print(f"Ceiling: the pipeline with an instant stand-in for the network; {n} frames; {available_cores()} cores; "
+          f"torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
+    runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}))
+    for size in args.sizes.split(","):
+        width, height = (int(x) for x in size.lower().split("x"))
+        film = write_film(tmp / f"ceiling_{size}.mp4", sample_frames(n, width, height))
+        net = make_colorizer(args, weights, width, height, lab_on_device=args.lab_on_device,
+                             channels_last=args.channels_last, smooth_on_device=args.smooth_on_device)
+        best: dict[str, Clock] = {}
+        for _ in range(args.repeat):
+            apply_threads(net.threads)
+            for name, clock in stages(net, film, tmp, args.preset).items():
+                if name not in best or clock.wall < best[name].wall:
+                    best[name] = clock
+            instant = stand_in(net, width, height)
+            for label, options in runs:
+                net.infer = instant  # end_to_end takes it away again
+                clock, _ = end_to_end(net, film, tmp / "ceiling.mp4", preset=args.preset, **options)
+                if label not in best or clock.wall < best[label].wall:
+                    best[label] = clock
+        network = n / best["network"].wall
+        print(f"\n{width}x{height}: {net!r}\n  threads {net.threads}")
+        for label, _ in runs:
+            ceiling_fps = n / best[label].wall
+            print(f"  ceiling, {label:18s} {fps(n, best[label])}  = {ceiling_fps / network:.2f} x the network "
+                  f"alone ({network:.2f} frames/s)")
+        print("  each stage alone, milliseconds per frame (CPU: all threads' time; best of "
+              f"{args.repeat}):")
+        for name in (*STAGES, FLOW):
+            clock = best[name]
+            note = " (part of smooth)" if name == FLOW else ""
+            print(f"    {name:8s} {1000 * clock.cpu / n:7.1f} ms CPU  {1000 * clock.wall / n:7.1f} ms wall{note}")
+        outside = sum(best[name].cpu for name in STAGES if name != "network")
+        print(f"    outside the network {1000 * outside / n:7.1f} ms CPU per frame: at most "
+              f"{available_cores() * n / outside:.1f} frames/s on {available_cores()} cores")
+    return 0
 
 
 def memory(args, weights: Path, tmp: Path) -> int:

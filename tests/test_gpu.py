@@ -112,3 +112,25 @@ def test_smoothing_on_the_gpu_agrees_with_opencv(tiny_weights, tmp_path):
         rgb = np.stack(decoded_rgb(out)).astype(np.float32) / 255
         outputs[on_device] = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2Lab)[..., 1:] for f in rgb])
     assert np.abs(outputs[True] - outputs[False]).mean() < 0.5
+
+
+def test_the_web_preset_encodes_with_nvenc_or_says_why_not(tiny_weights, tmp_path):
+    import warnings
+
+    import av
+
+    from vidcolor.media import hardware
+
+    film = write_video(tmp_path / "film.mp4", width=320, height=192, frames=30, fps=24)
+    net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, precision="bf16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = colorize_video(film, tmp_path / "out.mp4", colorizer=net, quiet=True)
+    notes = " ".join(str(w.message) for w in caught)
+    assert summary.frames == 30 and relative_ms(frame_times(tmp_path / "out.mp4")) == relative_ms(frame_times(film))
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+    if hardware.opens("h264_nvenc"):
+        assert "encoding with h264_nvenc" in notes
+    else:
+        assert "no NVENC" in notes

@@ -112,3 +112,48 @@ def test_odd_sized_film_keeps_every_pixel_in_the_master_preset(cli, tmp_path):
     assert v["pix_fmt"] == "yuv444p10le"
     assert decoded_rgb(out)[0].shape == (63, 95, 3)
     assert frame_times(out) == [Fraction(i, 24) for i in range(4)]
+
+
+def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
+    """The choice of encoder (issue 22): NVENC where it opens, x264 with a notice on an NVIDIA GPU
+    without it (H100, H200), x264 silently elsewhere; --codec and the other presets unchanged."""
+    from pathlib import Path
+
+    from vidcolor.errors import Notice
+    from vidcolor.media import hardware
+    from vidcolor.media.encode import EncodeSettings
+
+    def resolved(preset=None, codec=None):
+        return EncodeSettings(preset=preset, codec=codec).resolve("mp4", Path("out.mp4"), 96, 64)
+
+    monkeypatch.setattr(hardware, "nvidia_gpu", lambda: False)
+    if not hardware.opens("h264_nvenc"):  # as on CI: no NVIDIA driver
+        settings, notes = resolved("web")
+        assert settings.codec == "libx264" and notes == []
+
+    monkeypatch.setattr(hardware, "nvidia_gpu", lambda: True)
+    monkeypatch.setattr(hardware, "opens", lambda codec: False)
+    settings, notes = resolved("web")
+    assert settings.codec == "libx264" and settings.options()["crf"] == "18"
+    assert [c for _, c in notes] == [Notice] and "no NVENC" in notes[0][0] and "libx264" in notes[0][0]
+
+    monkeypatch.setattr(hardware, "opens", lambda codec: codec == "h264_nvenc")
+    settings, notes = resolved("web")
+    assert settings.codec == "h264_nvenc" and "h264_nvenc" in notes[0][0]
+    assert settings.options() == {"preset": "p5", "tune": "hq", "rc": "vbr", "cq": "18", "b": "0"}
+    preview, _ = resolved("preview")
+    assert preview.codec == "h264_nvenc" and preview.options() == {"preset": "p1", "rc": "vbr", "cq": "28", "b": "0"}
+    assert resolved("web", codec="libx264")[0].codec == "libx264"  # --codec still decides
+    archive, notes = EncodeSettings(preset="archive").resolve("matroska", Path("out.mkv"), 96, 64)
+    assert archive.codec == "ffv1" and notes == []
+
+
+def test_an_nvenc_encoder_that_does_not_open_is_refused_in_one_line(cli, film, tmp_path):
+    from vidcolor.media import hardware
+
+    if hardware.opens("h264_nvenc"):
+        pytest.skip("this machine has NVENC")
+    code, output = cli(film, "-o", tmp_path / "out.mp4", "--codec", "h264_nvenc")
+    assert code == 1 and "h264_nvenc does not open here" in output and "--codec libx264" in output
+    assert len(output.strip().splitlines()) == 1 and "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []

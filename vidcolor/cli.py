@@ -128,7 +128,8 @@ _COLORIZE_GROUPS = {
     "Output": [
         click.option("--preset", metavar="|".join(PRESETS), help="Output recipe: " + "; ".join(
             f"{p.name}: {p.summary}" for p in PRESETS.values()) + " [default: web]."),
-        click.option("--codec", help="Video encoder instead of the preset's [web: libx264; libvpx-vp9 for .webm]."),
+        click.option("--codec", help="Video encoder instead of the preset's [web and preview: h264_nvenc where the GPU has "
+                     "NVENC, else libx264; libvpx-vp9 for .webm]."),
         click.option("--crf", type=int, help="Constant rate factor (quality) instead of the preset's [web: 18; "
                      "preview: 28]."),
         click.option("--pix-fmt", help="Output pixel format instead of the preset's [web: yuv420p; 4:4:4 where a "

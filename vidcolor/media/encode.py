@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import Notice, VidcolorError, first_line
 from .decode import FrameLook, has_alpha
+from . import hardware
 from .muxing import finish, mux, start
 from .presets import output_preset
 from .probe import frame_rate
@@ -77,6 +78,10 @@ class EncodeSettings:
                                 f"name the output *{preset.suffix}")
         notes = []
         codec = self.codec or preset.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
+        if self.codec is None and preset.hardware:
+            codec, note = hardware.hardware_encoder(codec)
+            if note:
+                notes.append((note, Notice))
         pix_fmt = self.pix_fmt or preset.pix_fmt_for(width, height)
         if self.pix_fmt is None and pix_fmt != preset.pix_fmt:
             notes.append((f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
@@ -113,6 +118,9 @@ class EncodeSettings:
             raise VidcolorError(f"unknown video encoder '{self.codec}'") from None
         if codec.type != "video":
             raise VidcolorError(f"'{self.codec}' is not a video encoder")
+        if self.codec in hardware.NVENC_CODECS and not hardware.opens(self.codec):
+            raise VidcolorError(f"{self.codec} does not open here: it needs an NVIDIA GPU with an NVENC encoder "
+                                "and its driver; use --codec libx264")
         formats = encoder_formats(self.codec)
         if formats and self.pix_fmt not in formats:
             raise VidcolorError(f"encoder {self.codec} cannot write pixel format {self.pix_fmt} "
@@ -129,6 +137,8 @@ class EncodeSettings:
         elif self.crf is not None and self.codec in _QSCALE_CODECS:
             q = max(1, min(31, round(self.crf / 8)))
             opts.update({"flags": "+qscale", "global_quality": str(q * _LAMBDA_PER_QP)})
+        elif self.crf is not None and self.codec in hardware.NVENC_CODECS:
+            opts.update({"rc": "vbr", "cq": str(self.crf), "b": "0"})  # constant quality, no bitrate cap
         elif self.crf is not None:
             opts["crf"] = str(self.crf)
             opts.update(_CRF_EXTRA.get(self.codec, {}))

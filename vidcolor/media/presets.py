@@ -19,6 +19,7 @@ class OutputPreset:
     encoder_options: dict[str, dict[str, str]] = field(default_factory=dict)  # by encoder
     muxers: tuple[str, ...] = ()  # the containers it must be written in; () any
     suffix: str = ""  # the file suffix of that container, for the message
+    hardware: bool = False  # encode with the GPU's encoder (NVENC) where one opens and none is named
 
     def pix_fmt_for(self, width: int, height: int) -> str:
         """Its pixel format, or the 4:4:4 one of the same depth where a side is odd."""
@@ -28,7 +29,9 @@ class OutputPreset:
 
 
 PRESETS = {p.name: p for p in (
-    OutputPreset("web", "H.264, 8-bit 4:2:0, CRF 18: plays everywhere", None, "yuv420p", 18),
+    # NVENC's constant-quality mode takes the CRF as its CQ; p5 is its slower, better half.
+    OutputPreset("web", "H.264, 8-bit 4:2:0, CRF 18: plays everywhere (NVENC where the GPU has it)", None,
+                 "yuv420p", 18, {"h264_nvenc": {"preset": "p5", "tune": "hq"}}, hardware=True),
     # FFV1 version 3 with a CRC per slice and every frame a keyframe, as archives (and the
     # IETF's CELLAR specification) recommend: damage stays local and is detected.
     OutputPreset("archive", "FFV1 in Matroska, 10-bit 4:4:4, lossless", "ffv1", "yuv444p10le", None,
@@ -37,7 +40,8 @@ PRESETS = {p.name: p for p in (
     OutputPreset("master", "ProRes 422 HQ in QuickTime, 10-bit: for editing and grading", "prores_ks",
                  "yuv422p10le", None, {"prores_ks": {"profile": "3", "vendor": "apl0"}}, ("mov",), ".mov"),
     OutputPreset("preview", "H.264, fast and small (CRF 28, veryfast): to check a run", None, "yuv420p", 28,
-                 {"libx264": {"preset": "veryfast"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"}}),
+                 {"libx264": {"preset": "veryfast"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"},
+                  "h264_nvenc": {"preset": "p1"}}, hardware=True),
 )}
 DEFAULT_PRESET = "web"
 # x264's speed presets, which --preset named before the output presets existed.
