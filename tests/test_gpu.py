@@ -45,6 +45,21 @@ def test_lab_on_the_gpu_matches_the_same_steps_on_the_cpu():
     assert diff.max() <= 1 and (diff == 0).mean() > 0.999
 
 
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p10le"])
+def test_planes_on_the_gpu_match_the_same_steps_on_the_cpu(pix_fmt):
+    from vidcolor.lab_torch import DeviceLab
+    from vidcolor.media.pixels import yuv_layout
+
+    frame = color_texture(334, 200, seed=5)
+    ab = np.random.default_rng(0).uniform(-50, 50, (TEST_SIZE, TEST_SIZE, 2)).astype(np.float32)
+    gpu, cpu = (DeviceLab(torch.device(d), TEST_SIZE, "bilinear") for d in ("cuda", "cpu"))
+    L, _ = cpu.prepare(frame)
+    layout = yuv_layout(pix_fmt, 1, 1)
+    for a, b in zip(gpu.finish_yuv(L, ab, layout), cpu.finish_yuv(L, ab, layout)):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert np.abs(a.astype(int) - b).max() <= 1
+
+
 def test_lab_on_the_gpu_from_several_threads_at_once(tiny_weights, frames):
     net = Colorizer(weights=tiny_weights, device="cuda", input_size=TEST_SIZE, batch_size=4)
     assert net.lab_on_device and net.smooth_on_device and not net.channels_last  # the defaults on CUDA, fp32

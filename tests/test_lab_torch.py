@@ -1,5 +1,6 @@
 """The Lab steps in torch (``vidcolor.lab_torch``), the GPU's path, checked on the CPU against
 OpenCV's (``vidcolor.lab``), and through a whole Colorizer and video."""
+import av
 import cv2
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import torch
 from conftest import ROOT, TEST_SIZE
 from media_factory import color_texture, decoded_rgb, moving_gray, write_video
 from vidcolor import Colorizer, VidcolorError, colorize_video, lab, lab_torch
+from vidcolor.lab_torch import DeviceLab
+from vidcolor.media.encode import VideoWriter
 from vidcolor.media.images import read_image
 
 CPU = torch.device("cpu")
@@ -81,6 +84,20 @@ def test_bands_give_the_same_results(texture, monkeypatch):
     np.testing.assert_array_equal(device_lab.finish(L, ab), whole)
 
 
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le"])
+def test_planes_made_in_bands_are_the_planes_made_whole(monkeypatch, pix_fmt):
+    """The 4:2:0 chroma filter reads a row beyond each band: bands leave no seam."""
+    from vidcolor.media.pixels import yuv_layout
+
+    device_lab = lab_torch.DeviceLab(CPU, TEST_SIZE, "bilinear")
+    L, _ = device_lab.prepare(color_texture(160, 98, seed=3))
+    layout = yuv_layout(pix_fmt, 1, 1)
+    whole = device_lab.finish_yuv(L, smooth_ab(4), layout)
+    monkeypatch.setattr(lab_torch, "BAND_PIXELS", 1000)  # 6 rows of 160: 17 bands, the last short
+    for banded, plane in zip(device_lab.finish_yuv(L, smooth_ab(4), layout), whole):
+        np.testing.assert_array_equal(banded, plane)
+
+
 def test_a_colorizer_with_lab_on_the_device_gives_nearly_the_same_colors(tiny_weights):
     bgr, _ = read_image(CAMERA)
     opencv = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=1)
@@ -92,19 +109,52 @@ def test_a_colorizer_with_lab_on_the_device_gives_nearly_the_same_colors(tiny_we
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 3
 
 
-def test_video_with_lab_on_the_device(tiny_weights, tmp_path):
+# yuv444p10le; yuv420p at CRF 0 (lossless: two x264 encodes of inputs a level apart differ by more)
+@pytest.mark.parametrize("preset, suffix, crf, mean, top", [("archive", "mkv", None, 0.5, 3), ("web", "mp4", 0, 1, 6)])
+def test_video_with_lab_on_the_device(tiny_weights, tmp_path, monkeypatch, preset, suffix, crf, mean, top):
     film = write_video(tmp_path / "film.mp4", width=160, height=96, frames=12, fps=24)
     outputs = {}
     for on_device in (False, True):
         net = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, lab_on_device=on_device)
-        out = tmp_path / f"out_{on_device}.mkv"
-        summary = colorize_video(film, out, colorizer=net, quiet=True, preset="archive", smooth_strength=0)
+        if on_device:  # the frames leave the device in the encoder's format: nothing converts them on the CPU
+            monkeypatch.setattr(VideoWriter, "to_frame", None)
+        out = tmp_path / f"out_{on_device}.{suffix}"
+        summary = colorize_video(film, out, colorizer=net, quiet=True, preset=preset, smooth_strength=0, crf=crf)
         assert summary.frames == 12
         outputs[on_device] = np.stack(decoded_rgb(out)).astype(int)
     assert outputs[True].shape == (12, 96, 160, 3)
     assert np.ptp(outputs[True], axis=3).mean() > 1  # not gray
-    diff = np.abs(outputs[True] - outputs[False])
-    assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 3
+    diff = np.abs(outputs[True] - outputs[False])  # RGB: a level of chroma is one and a half of red or blue
+    assert diff.mean() < mean and np.percentile(diff, 99.9) <= top
+
+
+@pytest.mark.parametrize("pix_fmt, colorspace, color_range", [
+    ("yuv420p", 1, 1), ("yuv420p", 2, 0), ("yuv444p", 9, 2), ("yuv444p10le", 1, 1), ("yuv422p10le", 5, 2),
+    ("yuvj420p", 2, 0)])
+def test_planes_made_in_torch_are_what_swscale_makes(pix_fmt, colorspace, color_range):
+    """The device's conversion to the encoder's format against swscale's (``VideoWriter.to_frame``),
+    on a real picture: the same matrix, range and depth; chroma averaged where it is subsampled."""
+    from vidcolor.media.pixels import frame_from_planes, yuv_layout
+
+    bgr, _ = read_image(CAMERA)
+    L, _ = lab.split(cv2.resize(bgr, (320, 240), interpolation=cv2.INTER_AREA)[..., ::-1].copy())
+    ab = np.random.default_rng(0).uniform(-40, 40, (TEST_SIZE, TEST_SIZE, 2)).astype(np.float32)
+    device_lab = DeviceLab(torch.device("cpu"), TEST_SIZE, "bilinear")
+    rgb = device_lab.finish(L, ab)
+    layout = yuv_layout(pix_fmt, colorspace, color_range)
+    ours = frame_from_planes(device_lab.finish_yuv(L, ab, layout), layout)
+    theirs = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format=pix_fmt, dst_colorspace=colorspace, dst_color_range=color_range or None)
+    level = 1 << (layout.bits - 8)  # one 8-bit level
+    for i, (a, b) in enumerate(zip(ours.planes, theirs.planes)):
+        a, b = (np.frombuffer(p, layout.dtype).reshape(p.height, -1)[:, :p.width].astype(int) for p in (a, b))
+        diff = np.abs(a - b)
+        if i == 0 or layout.sub_x == layout.sub_y == 1:
+            assert diff.max() <= level
+        else:  # swscale's chroma filter is not a box: a level or two on this textured picture
+            assert diff.mean() < 2 * level
+    back = ours.to_ndarray(format="rgb24").astype(int)  # read back with the tags the frame carries
+    assert np.abs(back - theirs.to_ndarray(format="rgb24")).mean() < (1 if layout.sub_y == 1 else 1.5)
 
 
 def test_a_frame_without_room_on_the_device_is_done_in_opencv(tiny_weights, monkeypatch):

@@ -105,14 +105,79 @@ class DeviceLab:
     def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
         """Lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 (H, W, 3), as ``lab``."""
         with self._stream():
-            L_t = torch.from_numpy(np.ascontiguousarray(L, np.float32)).to(self.device)
-            grid = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).to(self.device).permute(2, 0, 1)[None]
-            up = F.interpolate(grid, size=L.shape, mode=self.upsample)[0]  # bilinear: half-pixel centres
+            L_t, up = self._upsampled(L, ab)
             out = torch.empty((3, *L.shape), dtype=torch.uint8, device=self.device)
             for band in bands(*L.shape, BAND_PIXELS):
                 rgb = lab_to_rgb(L_t[band], up[0, band], up[1, band])
                 out[:, band] = (rgb * 255.0).round_().to(torch.uint8)  # half to even, as OpenCV
             return _planes(out, order, back=True).contiguous().cpu().numpy()
+
+    @torch.inference_mode()
+    def finish_yuv(self, L: np.ndarray, ab: np.ndarray, layout) -> list[np.ndarray]:
+        """As ``finish``, but straight to the encoder's planes (``media.pixels.YuvLayout``: Y, Cb, Cr),
+        so the frame crosses to the host once, in its final format, and the CPU converts nothing.
+        From RGB in floats: no rounding to 8 bits on the way to a 10-bit output."""
+        with self._stream():
+            L_t, up = self._upsampled(L, ab)
+            h, w = L.shape
+            sy = layout.sub_y
+            dtype = torch.uint8 if layout.bits == 8 else torch.int16  # 10-16 bits: read back as uint16
+            planes = [torch.empty(size, dtype=dtype, device=self.device)
+                      for size in ((h, w), (h // sy, w // layout.sub_x), (h // sy, w // layout.sub_x))]
+            rows = max(sy, BAND_PIXELS // w // sy * sy)
+            for top in range(0, h, rows):
+                end = min(h, top + rows)
+                # The chroma filter reads a row beyond the band on each side where there is one.
+                first, last = max(0, top - (sy - 1)), min(h, end + (sy - 1))
+                rgb = lab_to_rgb(L_t[first:last], up[0, first:last], up[1, first:last])
+                y, cb, cr = to_yuv(rgb, layout, (top - first, last - end))
+                planes[0][top:end] = y[top - first:end - first].to(dtype)
+                planes[1][top // sy:end // sy] = cb.to(dtype)
+                planes[2][top // sy:end // sy] = cr.to(dtype)
+            return [p.cpu().numpy().view(np.uint16) if layout.bits > 8 else p.cpu().numpy() for p in planes]
+
+    def _upsampled(self, L: np.ndarray, ab: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The lightness and the ab upsampled to its size, on the device."""
+        L_t = torch.from_numpy(np.ascontiguousarray(L, np.float32)).to(self.device)
+        grid = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).to(self.device).permute(2, 0, 1)[None]
+        return L_t, F.interpolate(grid, size=L.shape, mode=self.upsample)[0]  # bilinear: half-pixel centres
+
+
+def to_yuv(rgb: torch.Tensor, layout, beyond: tuple[int, int] = (0, 0)) -> tuple[torch.Tensor, ...]:
+    """Float RGB (3, h, w) in [0, 1] -> Y', Cb, Cr code values of ``layout``, rounded and clipped.
+
+    Subsampled chroma is filtered as swscale's default (bilinear) scaler does at half size, [1 3 3 1] / 8
+    along each halved axis, edges replicated. ``beyond``: the rows of ``rgb`` above and below the
+    band to convert, there for the filter only (1 each where the picture goes on, with 4:2:0)."""
+    kr, kb = layout.kr, layout.kb
+    y = kr * rgb[0] + (1.0 - kr - kb) * rgb[1] + kb * rgb[2]
+    chroma = torch.stack([(rgb[2] - y) / (2.0 * (1.0 - kb)), (rgb[0] - y) / (2.0 * (1.0 - kr))])
+    if layout.sub_x > 1 or layout.sub_y > 1:
+        chroma = _half(chroma, layout.sub_x > 1, layout.sub_y > 1, beyond)
+    top, mid = float((1 << layout.bits) - 1), float(1 << (layout.bits - 1))
+    if layout.full_range:
+        y, chroma = y * top, chroma * top + mid
+    else:
+        scale = float(1 << (layout.bits - 8))
+        y, chroma = (16.0 + 219.0 * y) * scale, (128.0 + 224.0 * chroma) * scale
+    y, chroma = y.round_().clamp_(0.0, top), chroma.round_().clamp_(0.0, top)
+    return y, chroma[0], chroma[1]
+
+
+_TAPS = (1.0, 3.0, 3.0, 1.0)
+
+
+def _half(planes: torch.Tensor, across: bool, down: bool, beyond: tuple[int, int]) -> torch.Tensor:
+    """(C, h, w) -> halved across and/or down with [1 3 3 1] / 8; the rows ``beyond`` the band are read
+    by the filter, and replicated where the picture has none."""
+    taps = torch.tensor(_TAPS, device=planes.device) / 8.0
+    x = planes[:, None]
+    if across:
+        x = F.conv2d(F.pad(x, (1, 1, 0, 0), mode="replicate"), taps.view(1, 1, 1, 4), stride=(1, 2))
+    if down:
+        above, below = beyond
+        x = F.conv2d(F.pad(x, (0, 0, 1 - above, 1 - below), mode="replicate"), taps.view(1, 1, 4, 1), stride=(2, 1))
+    return x[:, 0]
 
 
 def _planes(t: torch.Tensor, order: str, back: bool = False) -> torch.Tensor:

@@ -21,6 +21,7 @@ from .media.encode import EncodeSettings, VideoWriter, output_muxer
 from .media.image_meta import read_meta
 from .media.images import IMAGE_EXTENSIONS, is_image_path, read_image, write_image
 from .media.interlace import PROGRESSIVE, Interlace, detect as detect_interlace
+from .media.pixels import frame_from_planes
 from .media.probe import frame_rate, open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
@@ -466,8 +467,12 @@ class _Run:
         self._encoder.put((pts, look, s.step, measured, finished))
 
     def _finished(self, L, ab, look, original, alpha):
-        """The frame in the encoder's format (converted here, beside other frames), and in RGB
-        where the report needs it."""
+        """The frame in the encoder's format (converted here, beside other frames, or made so on the
+        device), and in RGB where the report needs it."""
+        layout = self.writer.planar(look, alpha) if original is None and self.report is None else None
+        planes = None if layout is None else self.net.finish_planes(L, ab, layout)
+        if planes is not None:
+            return frame_from_planes(planes, layout), None
         rgb = self.net.finish(L, ab, dtype=self.dtype) if original is None else original
         if self.report is None:
             return self.writer.to_frame(rgb, look, alpha), None

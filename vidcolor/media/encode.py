@@ -15,6 +15,7 @@ from ..errors import Notice, VidcolorError, first_line
 from .decode import FrameLook, has_alpha
 from . import hardware
 from .muxing import finish, mux, start
+from .pixels import YuvLayout, yuv_layout
 from .presets import output_preset
 from .probe import frame_rate
 from .remux import PacketCopier
@@ -246,6 +247,14 @@ class VideoWriter:
         look = encoded_look(look, self.settings.pix_fmt)
         return frame.reformat(format=self.settings.pix_fmt, dst_colorspace=look.colorspace or None,
                               dst_color_range=look.color_range or None)
+
+    def planar(self, look: FrameLook, alpha: np.ndarray | None = None) -> YuvLayout | None:
+        """The encoder's format as planes of Y'CbCr to make elsewhere (on the GPU), with the matrix and
+        range ``to_frame`` would convert with; None where ``to_frame`` has to convert (RGB, alpha)."""
+        if self.settings.alpha and alpha is not None:
+            return None
+        look = encoded_look(look, self.settings.pix_fmt)
+        return yuv_layout(self.settings.pix_fmt, look.colorspace, look.color_range)
 
     def write(self, image: np.ndarray | av.VideoFrame, pts: int, look: FrameLook) -> None:
         """Encode the next frame: RGB, or what ``to_frame`` made of it."""

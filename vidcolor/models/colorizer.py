@@ -241,6 +241,12 @@ class Colorizer:
             return done
         return lab.compose(L, lab.upsample_ab(ab, *L.shape, self.upsample), order, dtype)
 
+    def finish_planes(self, L: np.ndarray, ab: np.ndarray, layout) -> list[np.ndarray] | None:
+        """As ``finish``, but the planes of ``layout`` (``media.pixels.YuvLayout``: the encoder's
+        Y'CbCr format), made on the device; None where the Lab steps run in OpenCV (or the device
+        has no room for this frame): ``finish`` then, and the conversion on the CPU."""
+        return self._on_device("finish_yuv", L, ab, layout)
+
     def _on_device(self, step: str, *args):
         """``DeviceLab``'s ``step``, or None to do it in OpenCV: not on the device, or no room there
         for this frame (the network's batches come first; the OpenCV result differs by a level)."""
