@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import resource
 import statistics
@@ -47,7 +48,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, random_weights, sample_frames, write_film  # noqa: E402
 
-from vidcolor import Colorizer, colorize_video  # noqa: E402
+from vidcolor import Colorizer, VidcolorError, colorize_video  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker  # noqa: E402
@@ -104,8 +105,9 @@ STAGES = ("decode", "prepare", "network", "smooth", "finish", "encode")
 FLOW = "  flow"  # the smoother's DIS flow alone (it is part of "smooth")
 
 
-def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None) -> dict[str, Clock]:
-    """Each stage alone, with the pipeline's thread plan (frames side by side where it says so)."""
+def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict | None = None) -> dict[str, Clock]:
+    """Each stage alone, with the pipeline's thread plan (frames side by side where it says so);
+    the network's ab and the finished frames go into ``kept`` where one is given."""
     clocks = {name: Clock(net.device) for name in (*STAGES, FLOW)}
     plan = net.threads
     with clocks["decode"]:
@@ -131,6 +133,8 @@ def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None) -> dict[st
     workers.close()
     with clocks["encode"]:
         encode_all(colored, tmp / "stage.mp4", net.threads.encoder_threads, preset)
+    if kept is not None:
+        kept.update(ab=ab, colored=colored)
     return clocks
 
 
@@ -236,6 +240,9 @@ def main() -> int:
                    "at each of --sizes: the frames/s it sustains by itself and each stage's milliseconds")
     p.add_argument("--sizes", default="1280x720,1920x1080", help="WIDTHxHEIGHT,... of the ceiling runs")
     p.add_argument("--no-before", action="store_true", help="skip the runs with OpenCV's Lab and NCHW")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
+    p.add_argument("--encoders", default="", help="with --ceiling: CODEC[:PRESET],... each timed alone on the "
+                   "colorized frames (e.g. libx264:medium,libx264:faster,h264_nvenc:p5)")
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vidcolor-bench-"))
@@ -260,11 +267,12 @@ def main() -> int:
           f"threads {net.threads}; torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
     if net.device.type == "cuda":
         print(f"GPU: {torch.cuda.get_device_name(net.device)}")
-    naive_net = Colorizer(weights=weights, device=args.device, input_size=args.size, batch_size=1, workers=1,
-                          lab_on_device=False, channels_last=False, progress=False)
-    # The naive loop leaves every library at its default: torch and OpenCV on every core.
-    naive_plan = ThreadPlan(1, available_cores(), available_cores(), 0)
-    naive_net.colorize_batch(sample_frames(1, args.width, args.height))  # warm-up
+    if not args.no_naive:
+        naive_net = Colorizer(weights=weights, device=args.device, input_size=args.size, batch_size=1, workers=1,
+                              lab_on_device=False, channels_last=False, smooth_on_device=False, progress=False)
+        # The naive loop leaves every library at its default: torch and OpenCV on every core.
+        naive_plan = ThreadPlan(1, available_cores(), available_cores(), 0)
+        naive_net.colorize_batch(sample_frames(1, args.width, args.height))  # warm-up
 
     # Alternate the runs: the best of each gives its speed, the rounds give the ratios.
     best: dict[str, Clock] = {}
@@ -291,32 +299,33 @@ def main() -> int:
                 clock, busy_share = end_to_end(c, film, tmp / "out.mp4", preset=args.preset, **options)
                 keep(prefix + label, clock)
                 busy[prefix + label] = max(busy.get(prefix + label, 0.0), busy_share)
-        apply_threads(naive_plan)
-        with Clock(naive_net.device) as clock:
-            naive_loop(naive_net, film, tmp / "naive.mp4")
-        keep("naive", clock)
+        if not args.no_naive:
+            apply_threads(naive_plan)
+            with Clock(naive_net.device) as clock:
+                naive_loop(naive_net, film, tmp / "naive.mp4")
+            keep("naive", clock)
     apply_threads(net.threads)
 
-    naive = best["naive"]
     for prefix in nets:
         print(f"\n{prefix or 'vidcolor: '}each stage alone (best of {args.repeat}):")
-        for name in STAGES:
+        for name in (*STAGES, FLOW):
             print(f"  {name:8s} {fps(n, best[prefix + name])}")
         network = best[prefix + "network"]
         print("End to end (colorize_video, start-up excluded):")
         for label, _ in runs:
             clock = best[prefix + label]
+            naive = "" if args.no_naive else f"{speedup('naive', prefix + label):.2f} x the naive loop; "
             print(f"  {label:18s} {fps(n, clock)}\n  {'':18s} = {network.wall / clock.wall:.3f} x the network alone, "
-                  f"{speedup('naive', prefix + label):.2f} x the naive loop; network busy {100 * busy[prefix + label]:.0f}% "
-                  "of the wall time")
+                  f"{naive}network busy {100 * busy[prefix + label]:.0f}% of the wall time")
         other_cpu = sum(best[prefix + name].cpu for name in STAGES if name != "network")
         print(f"Bound on 'end to end / network alone' when the cores are all busy: network CPU / all stages' CPU "
               f"= {network.cpu / (network.cpu + other_cpu):.3f}")
     if len(nets) > 1:
         for label, _ in runs:
             print(f"{label}: {speedup('before: ' + label, label):.2f} x before")
-    print(f"\nNaive loop (batch 1, fp32, one network, sequential): {fps(n, naive)}; each round "
-          + ", ".join(f"{n / wall:.2f}" for wall in walls["naive"]) + " frames/s")
+    if not args.no_naive:
+        print(f"\nNaive loop (batch 1, fp32, one network, sequential): {fps(n, best['naive'])}; each round "
+              + ", ".join(f"{n / wall:.2f}" for wall in walls["naive"]) + " frames/s")
 
     return memory(args, weights, tmp)
 
@@ -332,11 +341,19 @@ def make_colorizer(args, weights: Path, width: int, height: int, **layout) -> Co
     return c
 
 
-def stand_in(net: Colorizer, width: int, height: int):
-    """An instant stand-in for ``net.infer``: the ab it gave for a batch of the film, at once."""
-    frames = sample_frames(net.batch_size, width, height)
-    stored = net.infer(np.stack([net.prepare(f)[1] for f in frames]))
-    return lambda x: stored[np.arange(len(x)) % len(stored)]
+def stand_in(stored: list[np.ndarray]):
+    """An instant stand-in for ``net.infer``: the ab the network gave for the film's frames, in turn
+    (in the order of the calls, which replicas running side by side may swap: the same work)."""
+    turn = itertools.count()
+    lock = threading.Lock()
+
+    def infer(x: np.ndarray) -> np.ndarray:
+        with lock:
+            first = next(turn)
+            for _ in range(len(x) - 1):
+                next(turn)
+        return np.stack([stored[(first + i) % len(stored)] for i in range(len(x))])
+    return infer
 
 
 def ceiling(args, weights: Path, tmp: Path) -> int:
@@ -351,14 +368,14 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
         net = make_colorizer(args, weights, width, height, lab_on_device=args.lab_on_device,
                              channels_last=args.channels_last, smooth_on_device=args.smooth_on_device)
         best: dict[str, Clock] = {}
+        kept: dict = {}
         for _ in range(args.repeat):
             apply_threads(net.threads)
-            for name, clock in stages(net, film, tmp, args.preset).items():
+            for name, clock in stages(net, film, tmp, args.preset, kept).items():
                 if name not in best or clock.wall < best[name].wall:
                     best[name] = clock
-            instant = stand_in(net, width, height)
             for label, options in runs:
-                net.infer = instant  # end_to_end takes it away again
+                net.infer = stand_in(kept["ab"])  # end_to_end takes it away again
                 clock, _ = end_to_end(net, film, tmp / "ceiling.mp4", preset=args.preset, **options)
                 if label not in best or clock.wall < best[label].wall:
                     best[label] = clock
@@ -377,7 +394,34 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
         outside = sum(best[name].cpu for name in STAGES if name != "network")
         print(f"    outside the network {1000 * outside / n:7.1f} ms CPU per frame: at most "
               f"{available_cores() * n / outside:.1f} frames/s on {available_cores()} cores")
+        if args.encoders:
+            encoders(args, net, kept["colored"], width, height, tmp)
     return 0
+
+
+def encoders(args, net: Colorizer, colored: list[np.ndarray], width: int, height: int, tmp: Path) -> None:
+    """Each encoder of ``--encoders`` alone on the colorized frames, already in yuv420p, with the plan's threads."""
+    frames = [av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p") for rgb in colored]
+    threads = net.threads.encoder_threads
+    print(f"  encoders alone on {len(frames)} colorized yuv420p frames ({threads or 'automatic'} threads):")
+    for spec in args.encoders.split(","):
+        codec, _, speed = spec.partition(":")
+        path = tmp / "encoder.mp4"
+        try:
+            settings, _ = EncodeSettings(codec=codec, encoder_preset=speed or None, preset=args.preset).resolve(
+                "mp4", path, width, height)
+        except VidcolorError as e:
+            print(f"    {spec:22s} {e}")
+            continue
+        with Clock(torch.device("cpu")) as clock, av.open(str(path), "w") as out:
+            s = out.add_stream(settings.codec, rate=24, options=settings.options())
+            s.height, s.width, s.pix_fmt = height, width, settings.pix_fmt
+            s.codec_context.thread_count = threads
+            for i, frame in enumerate(frames):
+                frame.pts = i
+                out.mux(s.encode(frame))
+            out.mux(s.encode(None))
+        print(f"    {spec:22s} {fps(len(frames), clock)}; {path.stat().st_size / len(frames) / 1024:6.1f} KiB a frame")
 
 
 def memory(args, weights: Path, tmp: Path) -> int:

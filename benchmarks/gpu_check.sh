@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes):
+#
+#   run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=560)
+#
+# The machine has Python 3.12 with torch, OpenCV, NumPy, click and tqdm, and no network: what else
+# vidcolor needs travels as wheels in .whl/ (ignored by git), fetched beforehand on this side with
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
+#     av==18.1.0 spandrel==0.4.2 spandrel_extra_arches==0.2.0 cloup==4.0.0 click==8.5.1
+#   pip wheel --no-deps timecode==1.5.1 -w .whl
+# Everything it prints is also in $OUT (one log per step). A dry run on any machine, small and on
+# the CPU: DEVICE=cpu QUICK=1 bash benchmarks/gpu_check.sh
+set -uo pipefail
+OUT=${OUT:-/tmp/vidcolor-gpu-check}
+DEVICE=${DEVICE:-cuda}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+if [ -d .whl ] && ! python3 -c "import av, spandrel_extra_arches, cloup, timecode" 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD
+
+if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
+    BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 6"
+    CEIL="--arch tiny --size 64 --frames 12 --sizes 320x192"
+    PRECISION=fp32 TESTS="tests/test_gpu.py tests/test_lab_torch.py::test_planes_made_in_torch_are_what_swscale_makes"
+else
+    # The issue's film: modelscope's architecture (ConvNeXt-L) at 512 on 1080p, bf16.
+    BIG="--arch large --size 512 --width 1920 --height 1080 --frames 240 --memory-frames 48"
+    CEIL="--arch large --size 512 --frames 240 --sizes 1280x720,1920x1080"
+    PRECISION=bf16 TESTS="tests/test_gpu.py"
+fi
+
+step() {  # step NAME SECONDS COMMAND...: its output to the screen and to $OUT/NAME.log
+    local name=$1 limit=$2
+    shift 2
+    echo "=== $name ($(date -u +%T), at most ${limit}s): $*" | tee "$OUT/$name.log"
+    timeout "$limit" "$@" 2>&1 | tee -a "$OUT/$name.log"
+    echo "=== $name: exit ${PIPESTATUS[0]}" | tee -a "$OUT/$name.log"
+}
+
+step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version,encoder.stats.sessionCount \
+    --format=csv 2>&1; nproc; free -g | head -2; python3 -c 'import sys, torch, av, cv2; \
+    print(sys.version.split()[0], torch.__version__, torch.cuda.is_available(), av.__version__, cv2.__version__); \
+    from vidcolor.media import hardware; print({c: hardware.opens(c) for c in sorted(hardware.NVENC_CODECS)})'"
+# The GPU paths' tests: batches, bf16, Lab and planes on the device, smoothing on the device against
+# OpenCV's (within 0.5 ab), NVENC or its notice.
+step tests 150 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
+# End to end against the network alone, smoothed and not, the web preset (NVENC where it opens);
+# beside it the path before (OpenCV's Lab and blend on the CPU, NCHW); peak RSS and GPU memory.
+step throughput 300 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
+    --repeat 1 --no-naive
+# The pipeline with an instant stand-in for the network: what it sustains by itself (issue 22: at
+# least 1.25 x the network alone), each stage's milliseconds, and the encoders alone at 1080p.
+step ceiling 200 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+    --repeat 1 --encoders libx264:medium,libx264:fast,libx264:faster,libx264:veryfast,h264_nvenc:p5,h264_nvenc:p1
+echo "done $(date -u +%T); logs in $OUT"
