@@ -123,8 +123,8 @@ def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
     from vidcolor.media import hardware
     from vidcolor.media.encode import EncodeSettings
 
-    def resolved(preset=None, codec=None):
-        return EncodeSettings(preset=preset, codec=codec).resolve("mp4", Path("out.mp4"), 96, 64)
+    def resolved(preset=None, codec=None, **more):
+        return EncodeSettings(preset=preset, codec=codec, **more).resolve("mp4", Path("out.mp4"), 96, 64)
 
     monkeypatch.setattr(hardware, "nvidia_gpu", lambda: False)
     if not hardware.opens("h264_nvenc"):  # as on CI: no NVIDIA driver
@@ -134,12 +134,17 @@ def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
     monkeypatch.setattr(hardware, "nvidia_gpu", lambda: True)
     monkeypatch.setattr(hardware, "opens", lambda codec: False)
     settings, notes = resolved("web")
-    assert settings.codec == "libx264" and settings.options()["crf"] == "18"
+    assert settings.codec == "libx264" and settings.options() == {"crf": "18"}
     assert [c for _, c in notes] == [Notice] and "no NVENC" in notes[0][0] and "libx264" in notes[0][0]
+    # Beside a network on the GPU, x264 takes a speed that keeps up, unless told otherwise.
+    settings, notes = resolved("web", keep_up=True)
+    assert settings.options() == {"crf": "18", "preset": "veryfast"} and "keep up with the GPU" in notes[1][0]
+    assert resolved("web", keep_up=True, encoder_preset="slow")[0].options() == {"crf": "18", "preset": "slow"}
+    assert resolved("preview", keep_up=True)[0].options() == {"crf": "28", "preset": "veryfast"}
 
     monkeypatch.setattr(hardware, "opens", lambda codec: codec == "h264_nvenc")
-    settings, notes = resolved("web")
-    assert settings.codec == "h264_nvenc" and "h264_nvenc" in notes[0][0]
+    settings, notes = resolved("web", keep_up=True)
+    assert settings.codec == "h264_nvenc" and len(notes) == 1 and "h264_nvenc" in notes[0][0]
     assert settings.options() == {"preset": "p5", "tune": "hq", "rc": "vbr", "cq": "18", "b": "0"}
     preview, _ = resolved("preview")
     assert preview.codec == "h264_nvenc" and preview.options() == {"preset": "p1", "rc": "vbr", "cq": "28", "b": "0"}

@@ -30,7 +30,7 @@ from .memory import keep_large_arrays_on_mmap
 from .metrics import Report
 from .metrics.video import NEEDS_REFERENCE, time_ranges
 from .models import DEFAULT_MODEL, Colorizer
-from .models.colorizer import check_model_choice
+from .models.colorizer import check_model_choice, on_gpu
 from .models.advice import speed_advice
 from .progress import PICTURE_EVERY, QUIET, Listener, Progress, Task, for_run
 from .provenance import record, sha256_file
@@ -156,7 +156,9 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
     if duration_s == 0:
         raise VidcolorError("--duration must be more than 0")
-    settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset, encoder_preset=encoder_preset)
+    gpu = colorizer.device.type == "cuda" if colorizer is not None else on_gpu(model_options.get("device"))
+    settings = EncodeSettings(codec=codec, crf=crf, pix_fmt=pix_fmt, preset=preset, encoder_preset=encoder_preset,
+                              keep_up=gpu)
     # Without smoothing the motion is only followed when a report asks for it.
     smoothing = strength if strength or report is not None else None
     t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from ..media.encode import EncodeSettings, output_muxer
 from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
-from ..models.colorizer import check_model_choice, resolve_weights
+from ..models.colorizer import check_model_choice, on_gpu, resolve_weights
 from ..pipeline import (MODEL_OPTIONS, SEGMENT_SECONDS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
                         smoothing_strength)
 from ..progress import QUIET, Listener, Progress, Task, for_run
@@ -205,7 +205,8 @@ class _Batch:
         if self.duration == 0:
             raise VidcolorError("--duration must be more than 0")
         self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
-                                                                    "encoder_preset")})
+                                                                    "encoder_preset")},
+                                     keep_up=on_gpu(options.get("device")))
         self.stills_options = {k: v for k in STILLS_OPTIONS if (v := options.get(k))}
         self.settings = {"image": {**self._model_settings(), **self.stills_options}}
         self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}

@@ -64,6 +64,7 @@ class EncodeSettings:
     muxer: str | None = None  # the output container, known once resolved
     extra: tuple = ()  # the preset's encoder options, once resolved
     alpha: bool = False  # the output keeps the input's alpha channel, once resolved
+    keep_up: bool = False  # the network runs on a GPU, which x264 at its default speed cannot keep up with
 
     def resolve(self, muxer: str, dst: Path, width: int, height: int,
                 alpha: bool = False) -> tuple[EncodeSettings, list[tuple[str, type[Warning]]]]:
@@ -100,6 +101,11 @@ class EncodeSettings:
             notes.append((note, Notice if keep_alpha else UserWarning))
             if keep_alpha and codec in _ALPHA_OPTIONS:
                 options.update(_ALPHA_OPTIONS[codec])
+        if codec == "libx264" and self.keep_up and preset.keep_up and not self.encoder_preset \
+                and "preset" not in options:
+            options["preset"] = preset.keep_up
+            notes.append((f"x264 at its {preset.keep_up} speed, to keep up with the GPU (--encoder-preset medium "
+                          "for x264's default: slower, smaller)", Notice))
         extra = tuple(sorted(options.items()))
         settings = replace(self, codec=codec, pix_fmt=pix_fmt, crf=crf, muxer=muxer, extra=extra, alpha=keep_alpha)
         settings.check(width, height)

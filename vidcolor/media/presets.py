@@ -20,6 +20,7 @@ class OutputPreset:
     muxers: tuple[str, ...] = ()  # the containers it must be written in; () any
     suffix: str = ""  # the file suffix of that container, for the message
     hardware: bool = False  # encode with the GPU's encoder (NVENC) where one opens and none is named
+    keep_up: str | None = None  # x264's speed where it encodes beside a network on a GPU (no NVENC)
 
     def pix_fmt_for(self, width: int, height: int) -> str:
         """Its pixel format, or the 4:4:4 one of the same depth where a side is odd."""
@@ -31,7 +32,7 @@ class OutputPreset:
 PRESETS = {p.name: p for p in (
     # NVENC's constant-quality mode takes the CRF as its CQ; p5 is its slower, better half.
     OutputPreset("web", "H.264, 8-bit 4:2:0, CRF 18: plays everywhere (NVENC where the GPU has it)", None,
-                 "yuv420p", 18, {"h264_nvenc": {"preset": "p5", "tune": "hq"}}, hardware=True),
+                 "yuv420p", 18, {"h264_nvenc": {"preset": "p5", "tune": "hq"}}, hardware=True, keep_up="veryfast"),
     # FFV1 version 3 with a CRC per slice and every frame a keyframe, as archives (and the
     # IETF's CELLAR specification) recommend: damage stays local and is detected.
     OutputPreset("archive", "FFV1 in Matroska, 10-bit 4:4:4, lossless", "ffv1", "yuv444p10le", None,

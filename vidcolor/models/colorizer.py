@@ -30,6 +30,11 @@ _GPU_BYTES_PER_IMAGE_512 = {"fp32": 1.2e9, "bf16": 0.7e9}
 _MAX_IMAGES_512 = 16
 
 
+def on_gpu(device: str | None) -> bool:
+    """Whether a network asked to run on ``device`` runs on a CUDA GPU (the CPU stages must keep up)."""
+    return resolve_device(device or "auto").type == "cuda"
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         if torch.cuda.is_available():
