@@ -4,7 +4,8 @@ The model is spandrel's DDColor with random weights (its speed does not depend o
 paper-tiny architecture (ConvNeXt-T) by default, or the large one (ConvNeXt-L, modelscope,
 paper, artistic) with --arch large. Frames come from the black-and-white sample, resized to the
 frame size asked for. Smoothing runs on the model's S x S grid, as in the pipeline, and includes
-the optical flow and cut detection.
+the optical flow and cut detection: with each DIS preset asked for (the smoother's is fast), and
+the blend in OpenCV and in torch on the network's device, alternated in one run.
 
     python benchmarks/smoothing_cost.py                       # 720p frames, input size 512, CPU
     python benchmarks/smoothing_cost.py --device cuda --arch large --height 1080 --width 1920
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, random_weights, sample_frames  # noqa: E402
 
 from vidcolor import Colorizer  # noqa: E402
-from vidcolor.temporal import ChromaSmoother  # noqa: E402
+from vidcolor.temporal import ChromaSmoother, MotionTracker  # noqa: E402
 
 
 def timed(fn, *args):
@@ -44,6 +45,8 @@ def main() -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="fp32")
     p.add_argument("--strength", type=float, default=0.5)
+    p.add_argument("--flow-presets", default="fast,medium", help="DIS presets to compare (fast: the smoother's)")
+    p.add_argument("--repeat", type=int, default=2, help="rounds, alternated; the best of each")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,22 +65,39 @@ def main() -> int:
         model_s += s
         predictions += list(zip(L, ab))
 
-    smoother = ChromaSmoother(args.strength)
-    smooth_s, smoothed = 0.0, []
-    for L, ab in predictions:
-        out, s = timed(smoother.push, L, ab)
-        smooth_s += s
-        smoothed += out
-    out, s = timed(smoother.flush)
-    smooth_s += s
-    smoothed += out
+    def smooth(preset: str, device) -> tuple[float, list]:
+        smoother = ChromaSmoother(args.strength, tracker=MotionTracker(preset=preset), device=device)
+        spent, smoothed = 0.0, []
+        for L, ab in predictions:
+            out, s = timed(smoother.push, L, ab)
+            spent += s
+            smoothed += out
+        out, s = timed(smoother.flush)
+        return spent + s, smoothed + out
 
+    def flow_alone(preset: str) -> float:
+        tracker = MotionTracker(preset=preset)
+        return sum(timed(tracker.push, L)[1] for L, _ in predictions)
+
+    # Each DIS preset, and the blend in OpenCV and in torch on the network's device, alternated.
+    blends = {"OpenCV blend": None, f"torch blend on {net.device}": net.device}
+    presets = args.flow_presets.split(",")
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        for preset in presets:
+            best[f"flow alone, DIS {preset}"] = min(best.get(f"flow alone, DIS {preset}", 1e9), flow_alone(preset))
+            for blend, device in blends.items():
+                key = f"smoothing, DIS {preset}, {blend}"
+                spent, smoothed = smooth(preset, device)
+                best[key] = min(best.get(key, 1e9), spent)
     finish_s = sum(timed(net.finish, L, s.ab)[1] for (L, _), s in zip(predictions, smoothed))
 
     n = len(clip)
-    model_ms, smooth_ms, finish_ms = (1000 * x / n for x in (model_s, smooth_s, finish_s))
+    model_ms, finish_ms = (1000 * x / n for x in (model_s, finish_s))
     print(f"model (preprocess + network):   {model_ms:8.1f} ms/frame")
-    print(f"smoothing (flow, cuts, blend):  {smooth_ms:8.1f} ms/frame  = {smooth_ms / model_ms:.3f} x model")
+    for key, spent in best.items():
+        ms = 1000 * spent / n
+        print(f"{key + ':':46s} {ms:8.1f} ms/frame  = {ms / model_ms:.3f} x model")
     print(f"finish (upsample ab, to RGB):   {finish_ms:8.1f} ms/frame  = {finish_ms / model_ms:.3f} x model")
     return 0
 

@@ -11,6 +11,7 @@ from vidcolor import VidcolorError, lab, smooth_chroma
 from vidcolor.metrics import Report
 from vidcolor.metrics.flicker import flicker
 from vidcolor.temporal import ChromaSmoother, MotionTracker
+from vidcolor.temporal.flow import dis_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 WATER = ROOT / "samples" / "stream_of_water.mp4"
@@ -172,6 +173,21 @@ def test_smoothing_in_torch_agrees_with_opencv_on_a_real_film(water, grid):
     assert np.abs(opencv - noisy).mean() > 2  # the smoothing moved the color: there is something to agree on
     diff = np.abs(device - opencv)
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 1
+
+
+def test_the_smoothers_fast_flow_smooths_real_footage_as_well_as_medium():
+    """The smoother's DIS fast preset (at 480 px, where it takes over from medium) against medium,
+    measured on a medium flow of its own: the ab error to the truth and E_warp stay where medium's are."""
+    frames = decoded_rgb(WATER)[:30]  # 480x360: the working size itself
+    L, ab = lab_of(frames)
+    noisy = np.stack([flicker(a, i) for i, a in enumerate(ab)])
+    smoothed = {preset: np.stack([s.ab for s in ChromaSmoother(0.5, tracker=MotionTracker(preset=preset)).stream(
+        zip(L, noisy))]) for preset in ("fast", "medium")}
+    assert dis_preset(ChromaSmoother(0.5).tracker._preset, L.shape[1:]) == "fast"  # the default, at this size
+    m = measure(frames, {"truth": ab, "unsmoothed": noisy, **smoothed})
+    assert m["fast"]["ab_error"] <= 1.05 * m["medium"]["ab_error"] < 0.8 * m["unsmoothed"]["ab_error"]
+    assert m["fast"]["e_warp"] <= 1.15 * m["medium"]["e_warp"] < 0.5 * m["unsmoothed"]["e_warp"]
+    assert m["fast"]["colorfulness"] >= 0.97 * m["medium"]["colorfulness"]
 
 
 def test_mild_flicker_keeps_colorfulness_within_five_percent(water):

@@ -35,7 +35,7 @@ from .models.advice import speed_advice
 from .progress import PICTURE_EVERY, QUIET, Listener, Progress, Task, for_run
 from .provenance import record, sha256_file
 from .stages import BackgroundSink, Workers, prefetch
-from .temporal import DEFAULT_STRENGTH, ChromaSmoother, Smoothed
+from .temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker, Smoothed
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
 from .temporal.hints import read_hints
@@ -366,6 +366,7 @@ class _Run:
                  dtype=np.uint8, guide: FilmReferences | None = None, carry: Carry = Carry()):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
+        self._measure = MotionTracker() if report is not None else None
         self.emit = emit  # None: write every frame; else only those in it (the rest is context)
         self.cuts: list[float] = []
         self.count = 0  # frames decoded and written (or, for a segment, kept as context)
@@ -498,7 +499,8 @@ class _Run:
             versions = {"unsmoothed": self.net.finish(L, raw), "smoothed": rgb} if self.smoother.radius \
                 else {"unsmoothed": rgb}
             reach, kind = self._reach.pop(pts, (None, None))
-            self.report.add(at, step, reach=reach, referenced=kind, **versions)
+            # Measured along a flow of the report's own (DIS medium, as `vidcolor eval`), not the smoother's.
+            self.report.add(at, self._measure.push(L), reach=reach, referenced=kind, **versions)
 
 
 PICTURE_WIDTH = 320  # pixels across a picture of the work

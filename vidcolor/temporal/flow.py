@@ -16,6 +16,9 @@ import cv2
 import numpy as np
 
 FLOW_SIZE = 480
+# DIS's fast preset stops at a quarter of the working size: below this long side that is too coarse,
+# and medium costs little there, so "fast" means medium.
+FAST_FROM = 320
 # Occlusion test of Sundaram et al. (2010), as used by Lai et al. (2018) for E_warp: flow that
 # does not come back to where it started, and motion boundaries. Squared pixel units.
 FB_RELATIVE, FB_ABSOLUTE = 0.01, 0.5
@@ -57,6 +60,11 @@ def work_lightness(L: np.ndarray, size: int = FLOW_SIZE) -> np.ndarray:
     if (h, w) == L.shape:
         return np.ascontiguousarray(L, dtype=np.float32)
     return cv2.resize(L.astype(np.float32, copy=False), (w, h), interpolation=cv2.INTER_AREA)
+
+
+def dis_preset(preset: str, shape: tuple[int, int]) -> str:
+    """The DIS preset for working images of ``shape`` when ``preset`` is asked for."""
+    return "medium" if preset == "fast" and max(shape) < FAST_FROM else preset
 
 
 class FlowEstimator:

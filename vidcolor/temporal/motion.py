@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cuts import CutDetector, histogram, js_divergence
-from .flow import FLOW_SIZE, FlowEstimator, PairFlow, work_lightness
+from .flow import FLOW_SIZE, FlowEstimator, PairFlow, dis_preset, work_lightness
 
 
 @dataclass
@@ -74,9 +74,11 @@ class MotionTracker:
     def flow(self, prev: Sample | None, sample: Sample) -> PairFlow | None:
         if prev is None or prev.shape != sample.shape:
             return None
-        estimator = getattr(self._estimators, "dis", None)
+        preset = dis_preset(self._preset, sample.small.shape)
+        estimator = getattr(self._estimators, preset, None)
         if estimator is None:
-            estimator = self._estimators.dis = FlowEstimator(self._preset)
+            estimator = FlowEstimator(preset)
+            setattr(self._estimators, preset, estimator)
         return estimator.pair(prev.small, sample.small)
 
     def step(self, prev: Sample | None, sample: Sample, pair: PairFlow | None) -> Step:
