@@ -17,6 +17,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "samples" / "his_girl_friday_1940.mp4"
+COLOR_CLIP = ROOT / "samples" / "stream_of_water.mp4"
 ARCHS = {"tiny": "convnext-t", "large": "convnext-l"}
 
 warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit inside the architecture
@@ -43,6 +44,23 @@ def sample_frames(n: int, width: int, height: int) -> list[np.ndarray]:
             if len(clip) == n:
                 break
     # Loop forward then backward, so a longer film has no jump cut at the loop point.
+    loop = clip + clip[-2:0:-1]
+    return [loop[i % len(loop)] for i in range(n)]
+
+
+def natural_ab(n: int, width: int, height: int) -> list[np.ndarray]:
+    """``n`` frames of natural, moving color at width x height (a model's grid, or a frame's): the
+    ab of the color sample (looped forward and back). What a stand-in for a trained network gives: seeded random
+    weights give noisy color, which costs an encoder several times more than a film's."""
+    from vidcolor import lab
+
+    clip = []
+    with av.open(str(COLOR_CLIP)) as c:
+        for f in c.decode(video=0):
+            rgb = cv2.resize(f.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_AREA)
+            clip.append(lab.split(rgb)[1])
+            if len(clip) == n:
+                break
     loop = clip + clip[-2:0:-1]
     return [loop[i % len(loop)] for i in range(n)]
 

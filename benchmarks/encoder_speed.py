@@ -19,30 +19,22 @@ import time
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, sample_frames  # noqa: E402
+from common import natural_ab, sample_frames  # noqa: E402
 
 from vidcolor import VidcolorError, lab  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.threads import available_cores  # noqa: E402
 
-COLOR = ROOT / "samples" / "stream_of_water.mp4"
 SPECS = "libx264:medium,libx264:fast,libx264:faster,libx264:veryfast,libx264:superfast,h264_nvenc:p5,h264_nvenc:p1"
 
 
 def colorized_film(n: int, width: int, height: int) -> list[np.ndarray]:
     """The black-and-white sample's lightness with the color sample's ab, ``n`` frames of width x height."""
-    with av.open(str(COLOR)) as c:
-        colors = [f.to_ndarray(format="rgb24") for _, f in zip(range(n), c.decode(video=0))]
-    out = []
-    for i, gray in enumerate(sample_frames(n, width, height)):
-        L, _ = lab.split(gray)
-        color = cv2.resize(colors[i % len(colors)], (width, height), interpolation=cv2.INTER_LINEAR)
-        out.append(lab.compose(L, lab.split(color)[1]))
-    return out
+    return [lab.compose(lab.split(gray)[0], ab)
+            for gray, ab in zip(sample_frames(n, width, height), natural_ab(n, width, height))]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:

@@ -13,7 +13,8 @@ network is DDColor with seeded random weights (its speed does not depend on them
 - memory: peak RSS (and peak GPU memory) of a fresh process colorizing the film and one four
   times longer;
 - ``--ceiling``: the pipeline with the network replaced by an instant stand-in (it returns ab
-  stored beforehand), at 720p and 1080p: the frames/s the pipeline sustains by itself, as a ratio
+  stored beforehand: the natural, moving color of the color sample, as a trained network gives;
+  the random weights' noisy color would cost the encoder several times more), at 720p and 1080p: the frames/s the pipeline sustains by itself, as a ratio
   to the network's own, and each stage's CPU milliseconds per frame (the number to drive down so
   that a GPU sets the pace);
 - where the Lab conversions run in torch on the device or the network in channels-last (by default
@@ -46,12 +47,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ARCHS, random_weights, sample_frames, write_film  # noqa: E402
+from common import ARCHS, natural_ab, random_weights, sample_frames, write_film  # noqa: E402
 
 from vidcolor import Colorizer, VidcolorError, colorize_video  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker  # noqa: E402
+from vidcolor.temporal.smoother import SMOOTHING_FLOW  # noqa: E402
 from vidcolor.threads import ThreadPlan, apply as apply_threads, available_cores  # noqa: E402
 
 
@@ -105,9 +107,11 @@ STAGES = ("decode", "prepare", "network", "smooth", "finish", "encode")
 FLOW = "  flow"  # the smoother's DIS flow alone (it is part of "smooth")
 
 
-def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict | None = None) -> dict[str, Clock]:
+def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict | None = None,
+           stored: list[np.ndarray] | None = None) -> dict[str, Clock]:
     """Each stage alone, with the pipeline's thread plan (frames side by side where it says so);
-    the network's ab and the finished frames go into ``kept`` where one is given."""
+    the stages after the network take ``stored`` ab in place of its own where given; the finished
+    frames go into ``kept`` where one is given."""
     clocks = {name: Clock(net.device) for name in (*STAGES, FLOW)}
     plan = net.threads
     with clocks["decode"]:
@@ -119,7 +123,8 @@ def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict
     inputs = [x for _, x in prepared]
     with clocks["network"]:  # driven as the pipeline drives it
         ab = [a for a, _ in net.infer_stream((x, None) for x in inputs)]
-    tracker, flows = MotionTracker(), Workers(plan.smooth_workers, "flow")
+    ab = stored or ab
+    tracker, flows = MotionTracker(preset=SMOOTHING_FLOW), Workers(plan.smooth_workers, "flow")
     with clocks[FLOW]:
         samples = [tracker.sample(L) for L in lightness]
         list(flows.map(lambda pair: tracker.flow(*pair), samples))
@@ -134,7 +139,7 @@ def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict
     with clocks["encode"]:
         encode_all(colored, tmp / "stage.mp4", net.threads.encoder_threads, preset)
     if kept is not None:
-        kept.update(ab=ab, colored=colored)
+        kept.update(colored=colored)
     return clocks
 
 
@@ -342,8 +347,8 @@ def make_colorizer(args, weights: Path, width: int, height: int, **layout) -> Co
 
 
 def stand_in(stored: list[np.ndarray]):
-    """An instant stand-in for ``net.infer``: the ab the network gave for the film's frames, in turn
-    (in the order of the calls, which replicas running side by side may swap: the same work)."""
+    """An instant stand-in for ``net.infer``: ``stored`` ab, in turn (in the order of the calls, which
+    replicas running side by side may swap: the same work)."""
     turn = itertools.count()
     lock = threading.Lock()
 
@@ -369,13 +374,14 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
                              channels_last=args.channels_last, smooth_on_device=args.smooth_on_device)
         best: dict[str, Clock] = {}
         kept: dict = {}
+        stored = natural_ab(n, net.input_size, net.input_size)
         for _ in range(args.repeat):
             apply_threads(net.threads)
-            for name, clock in stages(net, film, tmp, args.preset, kept).items():
+            for name, clock in stages(net, film, tmp, args.preset, kept, stored).items():
                 if name not in best or clock.wall < best[name].wall:
                     best[name] = clock
             for label, options in runs:
-                net.infer = stand_in(kept["ab"])  # end_to_end takes it away again
+                net.infer = stand_in(stored)  # end_to_end takes it away again
                 clock, _ = end_to_end(net, film, tmp / "ceiling.mp4", preset=args.preset, **options)
                 if label not in best or clock.wall < best[label].wall:
                     best[label] = clock
