@@ -190,6 +190,32 @@ def test_the_smoothers_fast_flow_smooths_real_footage_as_well_as_medium():
     assert m["fast"]["colorfulness"] >= 0.97 * m["medium"]["colorfulness"]
 
 
+@pytest.mark.parametrize("full", ["blend", "hold"])
+def test_a_device_without_room_smooths_in_opencv_instead(two_shots, monkeypatch, full):
+    """The network's batches come first on the GPU: a blend that finds no room is done in OpenCV from
+    the same arrays; an upload that finds none moves the rest of the film to OpenCV. No frame is lost."""
+    import torch
+
+    from vidcolor.temporal.smoother_torch import DeviceBlend
+
+    L, ab = lab_of(two_shots)
+    noisy = np.stack([flicker(a, i) for i, a in enumerate(ab)])
+    opencv = smooth_chroma(L, noisy)
+    real, calls = getattr(DeviceBlend, full), []
+
+    def no_room_at_times(self, *args):
+        calls.append(1)
+        if len(calls) % 3 == 0 if full == "blend" else len(calls) > 5:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(self, *args)
+
+    monkeypatch.setattr(DeviceBlend, full, no_room_at_times)
+    out = smooth_chroma(L, noisy, device="cpu")
+    assert len(calls) >= 6 and out.shape == opencv.shape
+    diff = np.abs(out - opencv)
+    assert diff.mean() < 0.05 and diff.max() < 1
+
+
 def test_mild_flicker_keeps_colorfulness_within_five_percent(water):
     L, ab = lab_of(water)
     mild = dict(shift=2.0, blotch_amplitude=4.0, regions=3, max_hue_degrees=45.0)

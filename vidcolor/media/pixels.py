@@ -2,8 +2,8 @@
 ``lab_torch.DeviceLab.finish_yuv``), and frames made from their planes.
 
 The numbers are swscale's, as ``VideoFrame.reformat`` uses them: the matrix of the colorspace tag
-(BT.601 where it names none swscale knows), limited range unless the tag says full, and chroma
-averaged over the 2x2 (4:2:0) or 2x1 (4:2:2) pixels it covers.
+(BT.601 where it names none swscale knows), limited range unless the tag (or a J format) says
+full; the conversion filters subsampled chroma as swscale's bilinear scaler does.
 """
 from __future__ import annotations
 

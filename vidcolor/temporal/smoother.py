@@ -29,8 +29,8 @@ from .cuts import HISTORY
 from .motion import MotionTracker, Step
 
 DEFAULT_STRENGTH = 0.5
-# DIS's fast preset: 2.3x less CPU than medium at the working size (20 against 47 ms a frame pair
-# at 480x270), and it smooths as well: ab error to the truth 1% lower, E_warp within 8%, on the
+# DIS's fast preset: half the CPU of medium at the working size (26 against 52 ms a 1080p frame,
+# benchmarks/smoothing_cost.py), and it smooths as well: ab error to the truth 1% lower, E_warp within 8%, on the
 # three clips of benchmarks/temporal_quality.py (both regimes, measured on a medium flow of their
 # own). Metrics keep medium (``MotionTracker``'s default): its flow is more exact, and E_warp is
 # measured along it.
@@ -100,10 +100,14 @@ class ChromaSmoother:
                  device=None):
         self.sigma, self.radius = window(strength)
         self._hold, self._blend = _hold, _blend
+        self._no_room: tuple[type[BaseException], ...] = ()  # what says the device is full
         if device is not None and self.radius:
+            import torch
+
             from .smoother_torch import DeviceBlend
             on_device = DeviceBlend(device)
             self._hold, self._blend = on_device.hold, on_device.blend
+            self._no_room = (torch.OutOfMemoryError,)
         self.preserve_chroma = preserve_chroma
         self.tracker = tracker or MotionTracker(flow_size, SMOOTHING_FLOW)
         self._frames: deque[_Frame] = deque()
@@ -143,7 +147,14 @@ class ChromaSmoother:
         """The oldest frame's flow is in: the cut test, then blend what is now final."""
         prev, sample, flow, ab, tag = self._tracking.popleft()
         step = self.tracker.step(prev, sample, flow.result())
-        self._frames.append(_Frame(ab, tag, step, self._hold(ab, step.pair)))
+        try:
+            held = self._hold(ab, step.pair)
+        except self._no_room:  # the network's batches come first: blend in OpenCV from here on
+            self._hold, self._blend, self._no_room = _hold, _blend, ()
+            for f in self._frames:
+                f.held = _hold(f.ab, f.step.pair)
+            held = _hold(ab, step.pair)
+        self._frames.append(_Frame(ab, tag, step, held))
         self._count += 1
         if step.cut:  # everything before the cut is final
             self._blend_until(self._count - 1)
@@ -164,17 +175,34 @@ class ChromaSmoother:
         while self._next < end:
             f = self._frame(self._next)
             sides = self._sides(self._next)
-            blended = self._workers.submit(self._blend, f.held[0], sides, self._weights, self.preserve_chroma) \
-                if any(sides) else _done(f.ab)
+            if any(sides):
+                arrays = self._sides(self._next, arrays=True) if self._no_room else sides
+                blended = self._workers.submit(self._blend_one(f, sides, arrays))
+            else:
+                blended = _done(f.ab)
             self._blending.append((f, blended))
             self._next += 1
         while self._first < self._next - self.radius:
             self._frames.popleft()
             self._first += 1
 
-    def _sides(self, t: int) -> list[list[tuple]]:
+    def _blend_one(self, f: _Frame, sides: list[list[tuple]], arrays: list[list[tuple]]):
+        """Frame f's blend, as things stand now (a worker runs it later): on the device where it is
+        held there, in OpenCV from the same arrays where the device has no room for it."""
+        blend, no_room, own, weights, preserve = self._blend, self._no_room, f.held[0], self._weights, \
+            self.preserve_chroma
+
+        def run() -> np.ndarray:
+            try:
+                return blend(own, sides, weights, preserve)
+            except no_room:
+                return _blend(f.ab, arrays, weights, preserve)
+        return run
+
+    def _sides(self, t: int, arrays: bool = False) -> list[list[tuple]]:
         """For each direction, the (ab, flow, trust) of each step away from t within its window
-        and shot: what ``_blend`` chains and warps onto frame t."""
+        and shot: what ``_blend`` chains and warps onto frame t (``arrays``: as NumPy arrays, for
+        OpenCV's blend, wherever the frames are held)."""
         if self.radius == 0:
             return []
         sides = []
@@ -183,10 +211,12 @@ class ChromaSmoother:
             for k in range(1, abs(limit - t) + 1):
                 far = t + direction * k
                 # A frame holds the flow from the frame before it; None starts a shot.
-                _, forward, backward = self._frame(max(far, far - direction)).held
+                near = self._frame(max(far, far - direction))
+                _, forward, backward = _hold(None, near.step.pair) if arrays else near.held
                 if forward is None:
                     break
-                side.append((self._frame(far).held[0], *(forward if direction > 0 else backward)))
+                ab = self._frame(far).ab if arrays else self._frame(far).held[0]
+                side.append((ab, *(forward if direction > 0 else backward)))
             sides.append(side)
         return sides
 
