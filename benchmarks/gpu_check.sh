@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes):
 #
-#   run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=560)
+#   run(command="bash benchmarks/gpu_check.sh", carry=[".whl", ".before"], timeout_s=590)
+#
+# .before (ignored by git) holds the code before issue 22's work, to measure it in the same lease:
+#   mkdir .before && git archive 0cdd488 vidcolor benchmarks samples | tar -x -C .before
 #
 # The machine has Python 3.12 with torch, OpenCV, NumPy, click and tqdm, and no network: what else
 # vidcolor needs travels as wheels in .whl/ (ignored by git), fetched beforehand on this side with
@@ -16,12 +19,13 @@ OUT=${OUT:-/tmp/vidcolor-gpu-check}
 DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+SITE=
 if [ -d .whl ] && ! python3 -c "import av, spandrel_extra_arches, cloup, timecode" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
         .whl/*.whl || exit 1
-    export PYTHONPATH=/tmp/site
+    SITE=/tmp/site
 fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD
+export PYTHONPATH=${SITE:+$SITE:}$PWD
 
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
     BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 6"
@@ -29,8 +33,8 @@ if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
     PRECISION=fp32 TESTS="tests/test_gpu.py tests/test_lab_torch.py::test_planes_made_in_torch_are_what_swscale_makes"
 else
     # The issue's film: modelscope's architecture (ConvNeXt-L) at 512 on 1080p, bf16.
-    BIG="--arch large --size 512 --width 1920 --height 1080 --frames 240 --memory-frames 48"
-    CEIL="--arch large --size 512 --frames 240 --sizes 1280x720,1920x1080"
+    BIG="--arch large --size 512 --width 1920 --height 1080 --frames 160 --memory-frames 48"
+    CEIL="--arch large --size 512 --frames 160 --sizes 1920x1080"
     PRECISION=bf16 TESTS="tests/test_gpu.py"
 fi
 
@@ -48,13 +52,21 @@ step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version
     from vidcolor.media import hardware; print({c: hardware.opens(c) for c in sorted(hardware.NVENC_CODECS)})'"
 # The GPU paths' tests: batches, bf16, Lab and planes on the device, smoothing on the device against
 # OpenCV's (within 0.5 ab), NVENC or its notice.
-step tests 150 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
+step tests 120 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
 # End to end against the network alone, smoothed and not, the web preset (NVENC where it opens);
 # beside it the path before (OpenCV's Lab and blend on the CPU, NCHW); peak RSS and GPU memory.
-step throughput 300 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
+step throughput 200 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
     --repeat 1 --no-naive
 # The pipeline with an instant stand-in for the network: what it sustains by itself (issue 22: at
-# least 1.25 x the network alone), each stage's milliseconds, and the encoders alone at 1080p.
-step ceiling 200 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
-    --repeat 1 --encoders libx264:medium,libx264:fast,libx264:faster,libx264:veryfast,h264_nvenc:p5,h264_nvenc:p1
+# least 1.25 x the network alone), each stage's milliseconds, and the encoders alone at 1080p (x264
+# with 8 threads, and in 2 or 4 pieces at once, as segments joined by packet copy would be).
+step ceiling 120 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+    --repeat 1 --encoders libx264:medium,libx264:faster,libx264:veryfast,libx264:veryfast@8,libx264:veryfast@8x2,\
+libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
+# The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
+# in the same lease: the before/after of issue 22.
+if [ -d .before ]; then
+    step before 120 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
+        --device "$DEVICE" --precision $PRECISION ${BIG/--memory-frames 48/--memory-frames 0} --repeat 1 --no-before
+fi
 echo "done $(date -u +%T); logs in $OUT"

@@ -32,6 +32,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -39,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -406,28 +408,39 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
 
 
 def encoders(args, net: Colorizer, colored: list[np.ndarray], width: int, height: int, tmp: Path) -> None:
-    """Each encoder of ``--encoders`` alone on the colorized frames, already in yuv420p, with the plan's threads."""
+    """Each encoder of ``--encoders`` alone on the colorized frames, already in yuv420p.
+
+    A spec is CODEC[:SPEED][@THREADS][xPIECES]: THREADS encoder threads (default: the plan's), and
+    the film cut in PIECES encoded at once, as segments joined by packet copy would be."""
     frames = [av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p") for rgb in colored]
-    threads = net.threads.encoder_threads
-    print(f"  encoders alone on {len(frames)} colorized yuv420p frames ({threads or 'automatic'} threads):")
+    print(f"  encoders alone on {len(frames)} colorized yuv420p frames (plan: {net.threads.encoder_threads or 'automatic'}"
+          " threads):")
     for spec in args.encoders.split(","):
-        codec, _, speed = spec.partition(":")
-        path = tmp / "encoder.mp4"
+        codec, speed, threads, pieces = re.fullmatch(r"([^:@]+)(?::([^@]+?))?(?:@(\d+))?(?:x(\d+))?", spec).groups()
+        pieces, threads = int(pieces or 1), int(threads) if threads else net.threads.encoder_threads
         try:
             settings, _ = EncodeSettings(codec=codec, encoder_preset=speed or None, preset=args.preset).resolve(
-                "mp4", path, width, height)
+                "mp4", tmp / "encoder.mp4", width, height)
         except VidcolorError as e:
-            print(f"    {spec:22s} {e}")
+            print(f"    {spec:26s} {e}")
             continue
-        with Clock(torch.device("cpu")) as clock, av.open(str(path), "w") as out:
-            s = out.add_stream(settings.codec, rate=24, options=settings.options())
-            s.height, s.width, s.pix_fmt = height, width, settings.pix_fmt
-            s.codec_context.thread_count = threads
-            for i, frame in enumerate(frames):
-                frame.pts = i
-                out.mux(s.encode(frame))
-            out.mux(s.encode(None))
-        print(f"    {spec:22s} {fps(len(frames), clock)}; {path.stat().st_size / len(frames) / 1024:6.1f} KiB a frame")
+        share = -(-len(frames) // pieces)
+        parts = [(tmp / f"encoder{k}.mp4", frames[k * share:(k + 1) * share]) for k in range(pieces)]
+        with Clock(torch.device("cpu")) as clock, ThreadPoolExecutor(pieces) as pool:
+            list(pool.map(lambda part: encode_piece(settings, threads, *part), parts))
+        size = sum(path.stat().st_size for path, _ in parts)
+        print(f"    {spec:26s} {fps(len(frames), clock)}; {size / len(frames) / 1024:6.1f} KiB a frame")
+
+
+def encode_piece(settings: EncodeSettings, threads: int, path: Path, frames: list[av.VideoFrame]) -> None:
+    with av.open(str(path), "w") as out:
+        s = out.add_stream(settings.codec, rate=24, options=settings.options())
+        s.height, s.width, s.pix_fmt = frames[0].height, frames[0].width, settings.pix_fmt
+        s.codec_context.thread_count = threads
+        for i, frame in enumerate(frames):  # each piece's own frames: their times may be set
+            frame.pts = i
+            out.mux(s.encode(frame))
+        out.mux(s.encode(None))
 
 
 def memory(args, weights: Path, tmp: Path) -> int:
