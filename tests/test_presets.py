@@ -86,6 +86,7 @@ def test_preview_is_smaller_than_web_and_overrides_apply(cli, film, tmp_path):
     (("-o", "{tmp}/archive.mp4", "--preset", "archive"), ("archive.mp4", "Matroska", "*.mkv")),
     (("-o", "{tmp}/master.mkv", "--preset", "master"), ("master.mkv", "QuickTime", "*.mov")),
     (("-o", "{tmp}/x.mp4", "--preset", "slow"), ("unknown preset 'slow'", "--encoder-preset slow")),
+    (("-o", "{tmp}/x.mp4", "--encoder-preset", "bogus"), ("libx264 will not start", "preset=bogus")),
 ])
 def test_a_preset_the_output_cannot_take_is_refused_before_decoding(cli, film, tmp_path, monkeypatch, args, words):
     import vidcolor.pipeline
@@ -143,6 +144,7 @@ def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
     assert resolved("preview", keep_up=True)[0].options() == {"crf": "28", "preset": "veryfast"}
 
     monkeypatch.setattr(hardware, "opens", lambda codec: codec == "h264_nvenc")
+    monkeypatch.setattr(EncodeSettings, "try_open", lambda *args: None)  # no NVENC to open on this machine
     settings, notes = resolved("web", keep_up=True)
     assert settings.codec == "h264_nvenc" and len(notes) == 1 and "h264_nvenc" in notes[0][0]
     assert settings.options() == {"preset": "p5", "tune": "hq", "rc": "vbr", "cq": "18", "b": "0"}

@@ -115,7 +115,24 @@ class EncodeSettings:
             other = CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
             hint = f"use --codec {other}" if other != codec else "choose another output type"
             raise VidcolorError(f"{dst}: a {muxer} file cannot hold {codec} video; {hint}") from None
+        settings.try_open(dst, width, height)
         return settings, notes
+
+    def try_open(self, dst: Path, width: int, height: int) -> None:
+        """Open the encoder with these settings once, so that what it refuses (an unknown
+        --encoder-preset, a hardware encoder with no session free) stops the run before a single
+        frame is decoded, not at the first frame written."""
+        try:
+            cc = av.CodecContext.create(self.codec, "w")
+            cc.width, cc.height, cc.pix_fmt, cc.time_base = width, height, self.pix_fmt, Fraction(1, 25)
+            cc.options = self.options()
+            cc.open()
+        except (av.error.FFmpegError, ValueError) as e:
+            given = ", ".join(f"{k}={v}" for k, v in sorted(self.options().items()))
+            busy = "; another program may hold all of the GPU's encoder sessions" if self.codec in hardware.NVENC_CODECS \
+                else ""
+            raise VidcolorError(f"{dst}: {self.codec} will not start with {given or 'its defaults'} "
+                                f"({first_line(e)}){busy}") from None
 
     def check(self, width: int, height: int) -> None:
         """Refuse what cannot be encoded before a single frame is decoded."""
