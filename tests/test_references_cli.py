@@ -255,8 +255,15 @@ def test_a_film_with_references_resumes_in_segments_with_the_colors_of_one_piece
     """Segments of 10 frames (0-9, 10-19, 20-23), no smoothing context: keyframe 3 is carried
     across the first edge (to frames 10 and 11 of its shot), keyframe 13 across the second, and
     frames 12-19 look forward to keyframe 22, in the segment after theirs. Interrupted after the
-    first segment and resumed, the film is pixel for pixel what one uninterrupted piece gives."""
+    first segment and resumed, the film is pixel for pixel what one uninterrupted piece gives.
+    The segments run with the guide's flows computed ahead on 3 threads (as on a GPU), the whole
+    film one at a time: what a segment saves for the next is the state of the frames guided."""
+    import dataclasses
+
+    import vidcolor.models.colorizer
     from test_resume import interrupt_after
+
+    plan = vidcolor.models.colorizer.plan_threads
 
     frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
     refs.mkdir()
@@ -267,6 +274,8 @@ def test_a_film_with_references_resumes_in_segments_with_the_colors_of_one_piece
     code, output = cli(two_shots, "-o", whole, *run, quiet=False)
     assert code == 0 and "cannot resume" not in output, output
 
+    monkeypatch.setattr(vidcolor.models.colorizer, "plan_threads",
+                        lambda *a, **k: dataclasses.replace(plan(*a, **k), smooth_workers=3))
     with monkeypatch.context() as m:
         interrupt_after(m, 1)
         code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4")

@@ -36,6 +36,7 @@ from .progress import PICTURE_EVERY, QUIET, Listener, Progress, Task, for_run
 from .provenance import record, sha256_file
 from .stages import BackgroundSink, Workers, prefetch
 from .temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker, Smoothed
+from .temporal.motion import FlowsAhead
 from .temporal.color_shots import COLOR_SCORE, ColorShots, chroma_score
 from .temporal.flow import FLOW_SIZE
 from .temporal.hints import read_hints
@@ -377,6 +378,9 @@ class _Run:
         if self.guide is not None and carry.load is not None:
             self.guide.load(carry.load)
         self._save = carry if self.guide is not None and carry.save is not None else None
+        # The guide's flows are computed ahead, several at once, as the smoother's are.
+        self._guide_workers = Workers(net.threads.smooth_workers, "vidcolor-guide-flow") if self.guide else None
+        self._guide_flows = FlowsAhead(self.guide.tracker, self._guide_workers) if self.guide else None
         self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
         self.task: Task | None = None
         self.unreached: list[float] = []  # times of written frames the references hold less than half of
@@ -409,6 +413,8 @@ class _Run:
                     task.advance()
             if smooth is not None:
                 smooth.close()
+                for flowed in self._guide_flows.flush() if self.guide else ():
+                    self._guide(*flowed)
                 if self._save is not None:  # decoding ended where the next segment starts
                     self.guide.save(self._save.save)
                 for g in self.guide.flush() if self.guide else ():
@@ -425,6 +431,8 @@ class _Run:
         finally:
             preparing.close()
             self._finishing.close()
+            if self._guide_workers is not None:
+                self._guide_workers.close()
         self.count = count
 
     def _emitted(self, pts: int) -> bool:
@@ -435,10 +443,17 @@ class _Run:
         L, a, tag = item
         if self.guide is None:
             return self._smoothed(a, tag)
+        for flowed in self._guide_flows.push(L, item):
+            self._guide(*flowed)
+
+    def _guide(self, prev, sample, flow, item) -> None:
+        """The next frame whose flow is in, through the guide (stepping its tracker, in order)."""
+        L, a, tag = item
         if self._save is not None and tag[1] * self.time_base >= self._save.save_at:
             self.guide.save(self._save.save)  # the next segment starts decoding here
             self._save = None
-        for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag):
+        step = self.guide.tracker.step(prev, sample, flow)
+        for g in self.guide.push(L, a, self.clock.position(tag[1] * self.time_base), tag, step=step):
             self._guided(g)
 
     def _guided(self, g) -> None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..stages import Workers
 from .cuts import CutDetector, histogram, js_divergence
 from .flow import FLOW_SIZE, FlowEstimator, PairFlow, dis_preset, work_lightness
 
@@ -42,22 +44,24 @@ class MotionTracker:
         self._preset = preset
         self._estimators = threading.local()  # an OpenCV DIS instance is not thread-safe
         self._cuts = CutDetector()
-        self._prev: Sample | None = None
+        self._prev: Sample | None = None  # the last frame sampled
+        self._stepped: Sample | None = None  # the last frame stepped (flows may be sampled ahead of it)
 
     def state(self) -> dict[str, np.ndarray]:
-        """What the next ``push`` depends on, as arrays (to carry a run across a segment's edge)."""
-        if self._prev is None:
+        """What the frame after the last one stepped depends on, as arrays (to carry a run across a
+        segment's edge)."""
+        if self._stepped is None:
             return {}
-        p = self._prev
+        p = self._stepped
         return {"small": p.small, "histogram": p.histogram, "contrast": np.float64(p.contrast),
                 "shape": np.asarray(p.shape, np.int64), "recent": np.asarray(self._cuts.recent, np.float64)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         if "small" not in state:
-            self._prev = None
+            self._prev = self._stepped = None
             return
-        self._prev = Sample(np.asarray(state["small"], np.float32), np.asarray(state["histogram"]),
-                            float(state["contrast"]), tuple(int(x) for x in state["shape"]))
+        self._prev = self._stepped = Sample(np.asarray(state["small"], np.float32), np.asarray(state["histogram"]),
+                                            float(state["contrast"]), tuple(int(x) for x in state["shape"]))
         self._cuts = CutDetector(state["recent"].tolist())
 
     def push(self, L: np.ndarray) -> Step:
@@ -82,6 +86,7 @@ class MotionTracker:
         return estimator.pair(prev.small, sample.small)
 
     def step(self, prev: Sample | None, sample: Sample, pair: PairFlow | None) -> Step:
+        self._stepped = sample
         if prev is None:
             return Step(sample.small, None, False, 0.0)
         if pair is None:  # the stream changed size: nothing carries over
@@ -91,3 +96,31 @@ class MotionTracker:
                              min(sample.contrast, prev.contrast)):
             return Step(sample.small, None, True, trust)
         return Step(sample.small, pair, False, trust)
+
+
+class FlowsAhead:
+    """A tracker's frames in order, their flows computed ahead on ``workers`` (OpenCV releases the
+    GIL): ``push`` a frame's lightness with anything of the caller's, and get back, in order,
+    ``(previous sample, sample, flow, item)`` for each frame whose flow is in; the caller steps
+    each (``tracker.step``: the cut test), in order. ``flush`` at the end."""
+
+    def __init__(self, tracker: MotionTracker, workers: Workers):
+        self.tracker = tracker
+        self._workers = workers
+        self._depth = 2 * workers.n
+        self._ahead: deque = deque()  # (previous sample, sample, flow future, item)
+
+    def push(self, L: np.ndarray, item=None) -> list[tuple]:
+        prev, sample = self.tracker.sample(L)
+        self._ahead.append((prev, sample, self._workers.submit(self.tracker.flow, prev, sample), item))
+        out = []
+        while self._ahead and (len(self._ahead) > self._depth or self._ahead[0][2].done()):
+            out.append(self._next())
+        return out
+
+    def flush(self) -> list[tuple]:
+        return [self._next() for _ in range(len(self._ahead))]
+
+    def _next(self) -> tuple:
+        prev, sample, flow, item = self._ahead.popleft()
+        return prev, sample, flow.result(), item

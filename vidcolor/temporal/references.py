@@ -247,9 +247,11 @@ class ChromaGuide:
         self._pending: list[_Pending] = []
         self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
 
-    def push(self, L: np.ndarray, ab: np.ndarray, position: float, tag=None) -> list[Guided]:
+    def push(self, L: np.ndarray, ab: np.ndarray, position: float, tag=None, step: Step | None = None) -> list[Guided]:
+        """``step``: this frame's, where the caller stepped ``self.tracker`` itself (its flows computed
+        ahead on several threads, ``motion.FlowsAhead``); by default the tracker is pushed here."""
         ab = np.asarray(ab, np.float32)
-        step = self.tracker.push(L)
+        step = self.tracker.push(L) if step is None else step
         small_L = cv2.resize(L, ab.shape[1::-1], interpolation=cv2.INTER_AREA)
         out = []
         if step.pair is None:  # a new shot: no keyframe ahead can reach the frames waiting

@@ -26,7 +26,7 @@ from ..errors import VidcolorError
 from ..stages import Workers
 from .flow import FLOW_SIZE, at_size, landed, positions, sample
 from .cuts import HISTORY
-from .motion import MotionTracker, Step
+from .motion import FlowsAhead, MotionTracker, Step
 
 DEFAULT_STRENGTH = 0.5
 # DIS's fast preset: half the CPU of medium at the working size (26 against 52 ms a 1080p frame,
@@ -117,22 +117,19 @@ class ChromaSmoother:
         self._weights = [math.exp(-0.5 * (k / self.sigma) ** 2) if self.sigma else 0.0
                          for k in range(self.radius + 1)]
         self._workers = Workers(workers, "vidcolor-smooth")
+        self._flows = FlowsAhead(self.tracker, self._workers)
         weakref.finalize(self, self._workers.close)
         self._depth = 2 * workers  # frames in flight at each of the two parallel steps
-        self._tracking: deque = deque()  # (previous sample, sample, flow future, ab, tag)
         self._blending: deque = deque()  # (frame, smoothed-ab future)
 
     def push(self, L: np.ndarray, ab: np.ndarray, tag=None) -> list[Smoothed]:
-        prev, sample = self.tracker.sample(L)
-        flow = self._workers.submit(self.tracker.flow, prev, sample)
-        self._tracking.append((prev, sample, flow, np.asarray(ab, np.float32), tag))
-        while self._tracking and (len(self._tracking) > self._depth or self._tracking[0][2].done()):
-            self._track()
+        for flowed in self._flows.push(L, (np.asarray(ab, np.float32), tag)):
+            self._track(*flowed)
         return self._collect(self._depth)
 
     def flush(self) -> list[Smoothed]:
-        while self._tracking:
-            self._track()
+        for flowed in self._flows.flush():
+            self._track(*flowed)
         self._blend_until(self._count)
         return self._collect(0)
 
@@ -143,10 +140,10 @@ class ChromaSmoother:
         yield from self.flush()
 
     # -- internals ----------------------------------------------------------------------
-    def _track(self) -> None:
-        """The oldest frame's flow is in: the cut test, then blend what is now final."""
-        prev, sample, flow, ab, tag = self._tracking.popleft()
-        step = self.tracker.step(prev, sample, flow.result())
+    def _track(self, prev, sample, flow, item) -> None:
+        """The next frame's flow is in: the cut test, then blend what is now final."""
+        ab, tag = item
+        step = self.tracker.step(prev, sample, flow)
         try:
             held = self._hold(ab, step.pair)
         except self._no_room:  # the network's batches come first: blend in OpenCV from here on
