@@ -122,13 +122,14 @@ class EncodeSettings:
         """Open the encoder with these settings once, so that what it refuses (an unknown
         --encoder-preset, a hardware encoder with no session free) stops the run before a single
         frame is decoded, not at the first frame written."""
+        options = self.options()
         try:
             cc = av.CodecContext.create(self.codec, "w")
             cc.width, cc.height, cc.pix_fmt, cc.time_base = width, height, self.pix_fmt, Fraction(1, 25)
-            cc.options = self.options()
+            cc.options = options
             cc.open()
         except (av.error.FFmpegError, ValueError) as e:
-            given = ", ".join(f"{k}={v}" for k, v in sorted(self.options().items()))
+            given = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
             busy = "; another program may hold all of the GPU's encoder sessions" if self.codec in hardware.NVENC_CODECS \
                 else ""
             raise VidcolorError(f"{dst}: {self.codec} will not start with {given or 'its defaults'} "
