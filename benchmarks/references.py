@@ -13,8 +13,10 @@ plus mild flicker) stands in for the model. Measured against the true colors, ov
 - with a keyframe in the first shot only: how far the other shots move (nothing may cross a cut);
 - with a keyframe equal to the prediction's own colors: how far anything moves;
 - flicker (mean ab change between consecutive frames along the trusted flow);
-- the cost per 1080p frame (chroma on the model's 512 x 512 grid) beside the flow the smoother
-  computes anyway, on one core.
+- the cost per 1080p frame (chroma on the model's 512 x 512 grid) beside the flow, which the smoother
+  takes from the references (one flow for both), on one core.
+
+``--flow-presets fast,medium``: all of it along each of DIS's presets, to compare them.
 
     python benchmarks/references.py
 """
@@ -33,7 +35,8 @@ from vidcolor import lab
 from vidcolor.metrics.wrong_colors import WrongColors
 from vidcolor.temporal import MotionTracker
 from vidcolor.temporal.flow import positions, sample
-from vidcolor.temporal.references import guide
+from vidcolor.temporal.motion import COLOR_FLOW
+from vidcolor.temporal.references import guide as guide_along
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media" / "video" / "color_audio"
 SHOTS = [("mdn_flower.mp4", 0), ("mdn_stream-of-water.mp4", 0), ("moviepy_big_buck_bunny_0_30.webm", 400)]
@@ -113,7 +116,10 @@ def central_half(h: int, w: int) -> np.ndarray:
     return mask
 
 
-def measure(rgb, L, ab, pred, starts) -> dict:
+def measure(rgb, L, ab, pred, starts, preset: str = COLOR_FLOW) -> dict:
+    def guide(*args):
+        return guide_along(*args, flow_preset=preset)
+
     n = len(L)
     shots = [range(s, s + SHOT_FRAMES) for s in starts]
     tails = [t for shot in shots for t in shot[-TAIL:]]
@@ -142,19 +148,19 @@ def measure(rgb, L, ab, pred, starts) -> dict:
     return m
 
 
-def cost(folder: Path = SHARED, frames: int = 24) -> tuple[float, float]:
+def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> tuple[float, float]:
     """(ms per 1080p frame of the flow alone, ms of guiding beyond it) on one core, 512 grid."""
     cv2.setNumThreads(1)
     rgb = read_shot(folder / SHOTS[0][0], 0, frames, (1920, 1080))
     L = np.stack([lab.split(f)[0] for f in rgb])
     ab = np.stack([cv2.resize(lab.split(f)[1], (512, 512), interpolation=cv2.INTER_AREA) for f in rgb])
     t = time.perf_counter()
-    tracker = MotionTracker()
+    tracker = MotionTracker(preset=preset)
     for frame in L:
         tracker.push(frame)
     flow = time.perf_counter() - t
     t = time.perf_counter()
-    guide(L, ab, {0: rgb[0]})
+    guide_along(L, ab, {0: rgb[0]}, flow_preset=preset)
     total = time.perf_counter() - t
     return 1000 * flow / frames, 1000 * (total - flow) / frames
 
@@ -162,11 +168,20 @@ def cost(folder: Path = SHARED, frames: int = 24) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=SHARED, help="the folder of the color clips")
+    parser.add_argument("--flow-presets", default=COLOR_FLOW, help="DIS presets to carry the references along, "
+                        f"comma-separated (default: {COLOR_FLOW}, vidcolor's)")
     args = parser.parse_args()
     if not all((args.media / name).is_file() for name, _ in SHOTS):
         print(f"needs {', '.join(n for n, _ in SHOTS)} in {args.media}", file=sys.stderr)
         return 2
-    m = measure(*film(folder=args.media))
+    data = film(folder=args.media)
+    for preset in args.flow_presets.split(","):
+        print(f"== along DIS {preset}")
+        report(measure(*data, preset=preset), *cost(args.media, preset=preset))
+    return 0
+
+
+def report(m: dict, flow_ms: float, guide_ms: float) -> None:
     p = m["prediction"]
     rows = [
         ("prediction as given", m["prediction"], 1.0),
@@ -191,11 +206,8 @@ def main() -> int:
           f"with keyframes {m['flicker_keyframes']:.3f} (the true colors' own {m['flicker_truth']:.3f})")
     print(f"reach of the keyframes (share of pixels held), per frame: min {m['reach_keyframes'].min():.2f}, "
           f"mean {m['reach_keyframes'].mean():.2f}")
-    flow_ms, guide_ms = cost(args.media)
-    print(f"cost per 1080p frame on one core (512 grid, one keyframe): flow {flow_ms:.0f} ms (the smoother's), "
+    print(f"cost per 1080p frame on one core (512 grid, one keyframe): flow {flow_ms:.0f} ms (the smoother takes it), "
           f"guiding {guide_ms:.0f} ms beyond it")
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,7 +29,7 @@ from vidcolor import lab
 from vidcolor.metrics import Report
 from vidcolor.metrics.flicker import flicker
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker
-from vidcolor.temporal.smoother import SMOOTHING_FLOW
+from vidcolor.temporal.motion import COLOR_FLOW
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media"
 CLIPS = [  # (file, first frame, frames) from ../shared/media/video/color_audio
@@ -164,7 +164,7 @@ def transitions(grid: int, strength: float) -> dict:
                          for k, (x, y) in enumerate(zip(a[-n:], b[:n]))] + b[n:]
 
     def cut_frames(frames):  # as the smoother finds them
-        tracker = MotionTracker(preset=SMOOTHING_FLOW)
+        tracker = MotionTracker(preset=COLOR_FLOW)
         return [i for i, f in enumerate(frames) if tracker.push(lab.split(f)[0]).cut]
 
     return {"cut_found_at": cuts, "cut_expected_at": len(a), "max_ab_difference_from_shots_alone": float(leak),
@@ -180,7 +180,7 @@ def main() -> int:
     p.add_argument("--long-side", type=int, default=1280, help="downscale frames to this long side")
     p.add_argument("--regimes", default="strong,mild")
     p.add_argument("--no-preserve-chroma", action="store_true")
-    p.add_argument("--flow-preset", default=SMOOTHING_FLOW, choices=("ultrafast", "fast", "medium"),
+    p.add_argument("--flow-preset", default=COLOR_FLOW, choices=("ultrafast", "fast", "medium"),
                    help="DIS preset of the smoother's flow (the measurements always use medium)")
     p.add_argument("--json", type=Path, help="also write every number here")
     args = p.parse_args()

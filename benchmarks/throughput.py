@@ -55,7 +55,7 @@ from vidcolor import Colorizer, VidcolorError, colorize_video  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker  # noqa: E402
-from vidcolor.temporal.smoother import SMOOTHING_FLOW  # noqa: E402
+from vidcolor.temporal.motion import COLOR_FLOW  # noqa: E402
 from vidcolor.threads import ThreadPlan, apply as apply_threads, available_cores  # noqa: E402
 
 
@@ -126,7 +126,7 @@ def stages(net: Colorizer, film: Path, tmp: Path, preset: str | None, kept: dict
     with clocks["network"]:  # driven as the pipeline drives it
         ab = [a for a, _ in net.infer_stream((x, None) for x in inputs)]
     ab = stored or ab
-    tracker, flows = MotionTracker(preset=SMOOTHING_FLOW), Workers(plan.smooth_workers, "flow")
+    tracker, flows = MotionTracker(preset=COLOR_FLOW), Workers(plan.smooth_workers, "flow")
     with clocks[FLOW]:
         samples = [tracker.sample(L) for L in lightness]
         list(flows.map(lambda pair: tracker.flow(*pair), samples))

@@ -180,6 +180,28 @@ def test_the_api_takes_keyframes_as_arrays(colorizer, two_shots, tmp_path):
     assert np.abs(np.median(shot, axis=0) - TARGET).max() < 6
 
 
+def test_the_references_and_the_smoother_follow_the_motion_on_one_flow(colorizer, two_shots, tmp_path, monkeypatch):
+    """With references the smoother takes the guide's steps: each pair of frames has its flow
+    computed once, not once for each, and the colors are those of a smoother following on its own."""
+    from vidcolor import colorize_video
+    from vidcolor.temporal.flow import FlowEstimator
+    from vidcolor.temporal.smoother import ChromaSmoother
+
+    flows = []
+    pair, push = FlowEstimator.pair, ChromaSmoother.push
+    monkeypatch.setattr(FlowEstimator, "pair", lambda self, *a: flows.append(1) or pair(self, *a))
+    frames = decoded_rgb(two_shots)
+    run = dict(colorizer=colorizer, codec="ffv1", quiet=True, references={5: recolored_rgb(frames[5])})
+    colorize_video(two_shots, tmp_path / "one.mkv", **run)
+    assert len(flows) == len(frames) - 1
+    monkeypatch.setattr(ChromaSmoother, "push", lambda self, L, ab, tag=None, step=None: push(self, L, ab, tag))
+    flows.clear()
+    colorize_video(two_shots, tmp_path / "own.mkv", **run)
+    assert len(flows) == 2 * (len(frames) - 1)
+    one, own = decoded_rgb(tmp_path / "one.mkv"), decoded_rgb(tmp_path / "own.mkv")
+    assert len(one) == len(frames) and all(np.array_equal(a, b) for a, b in zip(one, own))
+
+
 def grid_of_hints(frame: int, color=TARGET, w=160, h=96) -> list[dict]:
     rgb = lab.compose(np.full((1, 1), 60, np.float32), np.float32(color).reshape(1, 1, 2))[0, 0]
     return [{"frame": frame, "x": x, "y": y, "color": [int(c) for c in rgb], "radius": 8}

@@ -463,12 +463,13 @@ class _Run:
             self._reach[pts] = (g.reach, self.clock.kind(self.clock.position(pts * self.time_base)))
         if g.reach < NEEDS_REFERENCE and self._emitted(pts):
             self.unreached.append(round(float(pts * self.time_base - self.shift), 6))
-        self._smoothed(g.ab, g.tag)
+        self._smoothed(g.ab, g.tag, g.step)
 
-    def _smoothed(self, a, tag) -> None:
+    def _smoothed(self, a, tag, step=None) -> None:
+        """On to the smoother; ``step``: the guide's, whose flow it takes."""
         if self.smoother is None:
             return self._to_encoder(Smoothed(a, a, tag, None))
-        for s in self.smoother.push(tag[0], a, tag):
+        for s in self.smoother.push(tag[0], a, tag, step):
             self._to_encoder(s)
 
     @property

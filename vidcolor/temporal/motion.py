@@ -12,6 +12,16 @@ from .cuts import CutDetector, histogram, js_divergence
 from .flow import FLOW_SIZE, FlowEstimator, PairFlow, dis_preset, work_lightness
 
 
+# The flow that carries colors (the smoother's and the references'): DIS's fast preset. It costs
+# half of medium at the working size (26 against 52 ms a 1080p frame, benchmarks/smoothing_cost.py)
+# and carries colors as well or better: smoothed, the ab error to the truth is 1% lower and E_warp
+# within 8% on the three clips of benchmarks/temporal_quality.py (measured on a medium flow of their
+# own); keyframes carried along it end 12% closer to the truth, 10% at the ends of their shots
+# (benchmarks/references.py). Metrics keep medium (``MotionTracker``'s default): its flow is more
+# exact, and E_warp is measured along it.
+COLOR_FLOW = "fast"
+
+
 @dataclass
 class Step:
     """What is known about one frame relative to the one before it."""

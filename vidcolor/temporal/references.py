@@ -33,7 +33,7 @@ import numpy as np
 from .. import lab
 from ..errors import VidcolorError
 from .flow import FLOW_SIZE, at_size, landed, sample
-from .motion import MotionTracker, Step
+from .motion import COLOR_FLOW, MotionTracker, Step
 
 # Bins of the mapping from the model's colors to the reference's: lightness in steps of 10, a and
 # b in steps of 6 Lab units over [-96, 96) (DDColor's ab stays well inside).
@@ -214,6 +214,7 @@ class Guided:
     ab: np.ndarray  # guided ab, the shape given
     tag: object  # the caller's tag, passed through
     reach: float  # share of the frame's pixels the references hold (flow or mapping), 0 to 1
+    step: Step  # the motion it was guided along (the smoother takes it: one flow for both)
 
 
 @dataclass
@@ -243,7 +244,7 @@ class ChromaGuide:
         self.images = dict(references)
         self.keys = sorted(self.images)
         self.look_back = look_back
-        self.tracker = tracker or MotionTracker(flow_size)
+        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
         self._pending: list[_Pending] = []
         self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
 
@@ -366,13 +367,13 @@ def _start(ref: Reference, ab_k: np.ndarray) -> np.ndarray:
 
 def _finish(frame: _Pending, shares) -> Guided:
     if not shares:
-        return Guided(frame.ab, frame.tag, 0.0)
+        return Guided(frame.ab, frame.tag, 0.0, frame.step)
     ab = frame.ab.copy()
     held = np.zeros(ab.shape[:2], np.float32)
     for (change, reach), w in shares:
         ab += np.float32(w) * change
         held = np.maximum(held, np.float32(w) * reach)
-    return Guided(ab, frame.tag, float(held.mean()))
+    return Guided(ab, frame.tag, float(held.mean()), frame.step)
 
 
 def guide_chroma(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = FLOW_SIZE) -> np.ndarray:
@@ -390,8 +391,10 @@ def guide_chroma(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: 
     return guide(L, ab, references, flow_size=flow_size)[0]
 
 
-def guide(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = FLOW_SIZE):
-    """``guide_chroma``, and each frame's reach (the share of its pixels the references hold)."""
+def guide(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = FLOW_SIZE,
+          flow_preset: str = COLOR_FLOW):
+    """``guide_chroma``, and each frame's reach (the share of its pixels the references hold);
+    ``flow_preset``: DIS's, to compare."""
     L = np.asarray(L, np.float32)
     ab = np.asarray(ab, np.float32)
     if L.ndim != 3 or ab.ndim != 4 or ab.shape[-1] != 2 or len(L) != len(ab):
@@ -399,7 +402,8 @@ def guide(L: np.ndarray, ab: np.ndarray, references: dict, *, flow_size: int = F
     for index in references:
         if not 0 <= int(index) < len(L):
             raise VidcolorError(f"reference for frame {index}: the clip has frames 0 to {len(L) - 1}")
-    guide_ = ChromaGuide({int(k): v for k, v in references.items()}, look_back=len(L), flow_size=flow_size)
+    guide_ = ChromaGuide({int(k): v for k, v in references.items()}, look_back=len(L),
+                         tracker=MotionTracker(flow_size, flow_preset))
     out, reach = np.empty_like(ab), np.zeros(len(L), np.float32)
     done = [g for t in range(len(L)) for g in guide_.push(L[t], ab[t], t, tag=t)] + guide_.flush()
     for g in done:

@@ -26,15 +26,9 @@ from ..errors import VidcolorError
 from ..stages import Workers
 from .flow import FLOW_SIZE, at_size, landed, positions, sample
 from .cuts import HISTORY
-from .motion import FlowsAhead, MotionTracker, Step
+from .motion import COLOR_FLOW, FlowsAhead, MotionTracker, Step
 
 DEFAULT_STRENGTH = 0.5
-# DIS's fast preset: half the CPU of medium at the working size (26 against 52 ms a 1080p frame,
-# benchmarks/smoothing_cost.py), and it smooths as well: ab error to the truth 1% lower, E_warp within 8%, on the
-# three clips of benchmarks/temporal_quality.py (both regimes, measured on a medium flow of their
-# own). Metrics keep medium (``MotionTracker``'s default): its flow is more exact, and E_warp is
-# measured along it.
-SMOOTHING_FLOW = "fast"
 SIGMA_AT_FULL_STRENGTH = 4.0  # frames
 MAX_CHROMA_GAIN = 2.0
 
@@ -109,7 +103,7 @@ class ChromaSmoother:
             self._hold, self._blend = on_device.hold, on_device.blend
             self._no_room = (torch.OutOfMemoryError,)
         self.preserve_chroma = preserve_chroma
-        self.tracker = tracker or MotionTracker(flow_size, SMOOTHING_FLOW)
+        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
         self._frames: deque[_Frame] = deque()
         self._first = 0  # index of self._frames[0]
         self._next = 0  # index of the next frame to blend
@@ -122,9 +116,15 @@ class ChromaSmoother:
         self._depth = 2 * workers  # frames in flight at each of the two parallel steps
         self._blending: deque = deque()  # (frame, smoothed-ab future)
 
-    def push(self, L: np.ndarray, ab: np.ndarray, tag=None) -> list[Smoothed]:
-        for flowed in self._flows.push(L, (np.asarray(ab, np.float32), tag)):
-            self._track(*flowed)
+    def push(self, L: np.ndarray, ab: np.ndarray, tag=None, step: Step | None = None) -> list[Smoothed]:
+        """``step``: this frame's motion where the caller follows it already (``ChromaGuide`` does, on
+        the same flow), so none is computed here; give it with every frame or with none."""
+        ab = np.asarray(ab, np.float32)
+        if step is not None:
+            self._add(ab, tag, step)
+        else:
+            for flowed in self._flows.push(L, (ab, tag)):
+                self._track(*flowed)
         return self._collect(self._depth)
 
     def flush(self) -> list[Smoothed]:
@@ -141,9 +141,11 @@ class ChromaSmoother:
 
     # -- internals ----------------------------------------------------------------------
     def _track(self, prev, sample, flow, item) -> None:
-        """The next frame's flow is in: the cut test, then blend what is now final."""
-        ab, tag = item
-        step = self.tracker.step(prev, sample, flow)
+        """The next frame's flow is in: the cut test, then on."""
+        self._add(*item, self.tracker.step(prev, sample, flow))
+
+    def _add(self, ab: np.ndarray, tag, step: Step) -> None:
+        """The next frame, its motion known: blend what is now final."""
         try:
             held = self._hold(ab, step.pair)
         except self._no_room:  # the network's batches come first: blend in OpenCV from here on
