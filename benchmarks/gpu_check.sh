@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 9.5):
+# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 9.6):
 #
 #   run(command="bash benchmarks/gpu_check.sh", carry=[".whl", ".before"], timeout_s=600)
 #
@@ -30,11 +30,13 @@ export PYTHONPATH=${SITE:+$SITE:}$PWD
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
     BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 6"
     CEIL="--arch tiny --size 64 --frames 12 --sizes 320x192"
+    SMOOTH="--arch tiny --size 64 --width 320 --height 192 --frames 8"
     PRECISION=fp32 TESTS="tests/test_gpu.py tests/test_lab_torch.py::test_planes_made_in_torch_are_what_swscale_makes"
 else
     # The issue's film: modelscope's architecture (ConvNeXt-L) at 512 on 1080p, bf16.
     BIG="--arch large --size 512 --width 1920 --height 1080 --frames 160 --memory-frames 48"
     CEIL="--arch large --size 512 --frames 160 --sizes 1920x1080"
+    SMOOTH="--frames 24 --size 512 --width 1920 --height 1080"
     PRECISION=bf16 TESTS="tests/test_gpu.py"
 fi
 
@@ -60,13 +62,16 @@ step throughput 180 python3 benchmarks/throughput.py --device "$DEVICE" --precis
 # The pipeline with an instant stand-in for the network: what it sustains by itself (issue 22: at
 # least 1.25 x the network alone), each stage's milliseconds, and the encoders alone at 1080p (x264
 # with 8 threads, and in 2 or 4 pieces at once, as segments joined by packet copy would be).
-step ceiling 110 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+step ceiling 100 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
     --repeat 1 --encoders libx264:medium,libx264:faster,libx264:veryfast,libx264:veryfast@8,libx264:veryfast@8x2,\
 libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
 # The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
 # in the same lease: the before/after of issue 22.
 if [ -d .before ]; then
-    step before 110 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
+    step before 100 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
         --device "$DEVICE" --precision $PRECISION ${BIG/--memory-frames 48/--memory-frames 0} --repeat 1 --no-before
 fi
+# The smoother alone at 1080p: the flow judged in NumPy and on the GPU, DIS's share, the blends.
+step smoothing 45 python3 benchmarks/smoothing_cost.py --device "$DEVICE" --precision $PRECISION \
+    $SMOOTH --flow-presets fast --repeat 1
 echo "done $(date -u +%T); logs in $OUT"

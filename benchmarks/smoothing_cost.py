@@ -5,7 +5,9 @@ paper-tiny architecture (ConvNeXt-T) by default, or the large one (ConvNeXt-L, m
 paper, artistic) with --arch large. Frames come from the black-and-white sample, resized to the
 frame size asked for. Smoothing runs on the model's S x S grid, as in the pipeline, and includes
 the optical flow and cut detection: with each DIS preset asked for (the smoother's is fast), and
-the blend in OpenCV and in torch on the network's device, alternated in one run.
+the blend in OpenCV and in torch on the network's device (the flow judged there too, as the
+pipeline does), alternated in one run. The flow alone is timed judged in NumPy and on the
+device, and its DIS alone: what the CPU keeps of it where a GPU judges it.
 
     python benchmarks/smoothing_cost.py                       # 720p frames, input size 512, CPU
     python benchmarks/smoothing_cost.py --device cuda --arch large --height 1080 --width 1920
@@ -26,6 +28,7 @@ from common import ARCHS, random_weights, sample_frames  # noqa: E402
 
 from vidcolor import Colorizer  # noqa: E402
 from vidcolor.temporal import ChromaSmoother, MotionTracker  # noqa: E402
+from vidcolor.temporal.flow import FlowEstimator, dis_preset, work_lightness  # noqa: E402
 
 
 def timed(fn, *args):
@@ -66,7 +69,7 @@ def main() -> int:
         predictions += list(zip(L, ab))
 
     def smooth(preset: str, device) -> tuple[float, list]:
-        smoother = ChromaSmoother(args.strength, tracker=MotionTracker(preset=preset), device=device)
+        smoother = ChromaSmoother(args.strength, tracker=MotionTracker(preset=preset, device=device), device=device)
         spent, smoothed = 0.0, []
         for L, ab in predictions:
             out, s = timed(smoother.push, L, ab)
@@ -75,9 +78,14 @@ def main() -> int:
         out, s = timed(smoother.flush)
         return spent + s, smoothed + out
 
-    def flow_alone(preset: str) -> float:
-        tracker = MotionTracker(preset=preset)
+    def flow_alone(preset: str, device=None) -> float:
+        tracker = MotionTracker(preset=preset, device=device)
         return sum(timed(tracker.push, L)[1] for L, _ in predictions)
+
+    def dis_alone(preset: str) -> float:
+        small = [work_lightness(L) for L, _ in predictions]
+        dis = FlowEstimator(dis_preset(preset, small[0].shape))
+        return sum(timed(dis.both_ways, a, b)[1] for a, b in zip(small, small[1:]))
 
     # Each DIS preset, and the blend in OpenCV and in torch on the network's device, alternated.
     blends = {"OpenCV blend": None, f"torch blend on {net.device}": net.device}
@@ -85,7 +93,10 @@ def main() -> int:
     best: dict[str, float] = {}
     for _ in range(args.repeat):
         for preset in presets:
-            best[f"flow alone, DIS {preset}"] = min(best.get(f"flow alone, DIS {preset}", 1e9), flow_alone(preset))
+            for key, spent in ((f"flow alone, DIS {preset}, judged in NumPy", flow_alone(preset)),
+                               (f"flow alone, DIS {preset}, judged on {net.device}", flow_alone(preset, net.device)),
+                               (f"  of which DIS {preset} both ways (the CPU's share)", dis_alone(preset))):
+                best[key] = min(best.get(key, 1e9), spent)
             for blend, device in blends.items():
                 key = f"smoothing, DIS {preset}, {blend}"
                 spent, smoothed = smooth(preset, device)
@@ -97,7 +108,7 @@ def main() -> int:
     print(f"model (preprocess + network):   {model_ms:8.1f} ms/frame")
     for key, spent in best.items():
         ms = 1000 * spent / n
-        print(f"{key + ':':46s} {ms:8.1f} ms/frame  = {ms / model_ms:.3f} x model")
+        print(f"{key + ':':52s} {ms:8.1f} ms/frame  = {ms / model_ms:.3f} x model")
     print(f"finish (upsample ab, to RGB):   {finish_ms:8.1f} ms/frame  = {finish_ms / model_ms:.3f} x model")
     return 0
 

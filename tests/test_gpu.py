@@ -129,6 +129,28 @@ def test_smoothing_on_the_gpu_agrees_with_opencv(tiny_weights, tmp_path):
     assert np.abs(outputs[True] - outputs[False]).mean() < 0.5
 
 
+def test_flows_judged_on_the_gpu_from_several_threads_agree_with_the_cpu():
+    """The smoother's flows are judged on the GPU, four at once on their threads' own streams, as
+    the pipeline does: the trust of each pair as NumPy's, its maps left on the GPU."""
+    from vidcolor import lab
+    from vidcolor.stages import Workers
+    from vidcolor.temporal import MotionTracker
+    from vidcolor.temporal.motion import FlowsAhead
+
+    L = [lab.split(np.repeat(moving_gray(640, 360, i)[..., None], 3, axis=2))[0] for i in range(16)]
+    tracker = MotionTracker(preset="fast")
+    on_cpu = [tracker.push(x) for x in L]
+    workers = Workers(4, "judge")
+    ahead = FlowsAhead(MotionTracker(preset="fast", device="cuda"), workers)
+    flowed = [f for x in L for f in ahead.push(x)] + ahead.flush()
+    workers.close()
+    steps = [ahead.tracker.step(*f[:3]) for f in flowed]
+    assert len(steps) == len(on_cpu) == 16
+    for a, b in zip(on_cpu[1:], steps[1:]):
+        assert b.pair.trust_fw.is_cuda and a.cut == b.cut and abs(a.trust - b.trust) < 1e-4
+        assert np.abs(a.pair.trust_bw - b.pair.trust_bw.cpu().numpy()).mean() < 1e-3
+
+
 def test_the_web_preset_encodes_with_nvenc_or_says_why_not(tiny_weights, tmp_path):
     import warnings
 

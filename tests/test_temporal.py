@@ -15,6 +15,7 @@ from vidcolor.temporal.flow import dis_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 WATER = ROOT / "samples" / "stream_of_water.mp4"
+FILM = ROOT / "samples" / "his_girl_friday_1940.mp4"
 MOTION = (1.5, -0.75)  # pixels per frame
 
 
@@ -173,6 +174,38 @@ def test_smoothing_in_torch_agrees_with_opencv_on_a_real_film(water, grid):
     assert np.abs(opencv - noisy).mean() > 2  # the smoothing moved the color: there is something to agree on
     diff = np.abs(device - opencv)
     assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 1
+
+
+def test_flows_judged_in_torch_agree_with_opencv_on_a_real_film(water, monkeypatch):
+    """On a GPU the smoother's flows are judged on the device (``flow_torch``), their trust maps left
+    there; run on the CPU here, against the NumPy judgement: the same cuts, the same trust (3e-5
+    apart where remap's 1/32-pixel positions differ). A device without room judges on the CPU instead."""
+    import torch
+
+    from vidcolor.temporal import flow_torch
+
+    film = [cv2.resize(f, (240, 180), interpolation=cv2.INTER_AREA) for f in decoded_rgb(FILM)[:12]]
+    L = [lab.split(f)[0] for f in water[:12] + film]  # with a cut between the two
+    on_cpu, on_device = MotionTracker(preset="fast"), MotionTracker(preset="fast", device="cpu")
+    pairs = 0
+    for frame in L:
+        a, b = on_cpu.push(frame), on_device.push(frame)
+        assert a.cut == b.cut and abs(a.trust - b.trust) < 1e-4
+        if a.pair is not None:
+            pairs += 1
+            assert isinstance(b.pair.trust_fw, torch.Tensor) and b.pair.valid is None
+            for x, y in ((a.pair.trust_fw, b.pair.trust_fw), (a.pair.trust_bw, b.pair.trust_bw)):
+                assert np.abs(x - y.numpy()).mean() < 1e-3
+            assert np.array_equal(a.pair.fw, b.pair.fw.numpy())
+    assert pairs == len(L) - 2  # every pair but the cut's
+
+    def no_room(*args):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(flow_torch, "judge", no_room)
+    tracker = MotionTracker(preset="fast", device="cpu")
+    steps = [tracker.push(frame) for frame in L[:3]]
+    assert isinstance(steps[2].pair.trust_fw, np.ndarray) and steps[2].pair.valid is not None
 
 
 def test_the_smoothers_fast_flow_smooths_real_footage_as_well_as_medium():

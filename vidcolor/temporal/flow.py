@@ -33,19 +33,16 @@ class PairFlow:
     """Flow between frames t and t+1 at the working resolution, with per-pixel trust in [0, 1].
 
     ``trust_fw`` is defined on frame t's pixels (sampling t+1 along ``fw``), ``trust_bw`` on
-    frame t+1's pixels (sampling t along ``bw``).
+    frame t+1's pixels (sampling t along ``bw``). NumPy arrays, or torch tensors of the same
+    shapes where the trust was judged on a device (``flow_torch``).
     """
 
     fw: np.ndarray
     bw: np.ndarray
     trust_fw: np.ndarray
     trust_bw: np.ndarray
-    valid: np.ndarray  # Lai et al.'s hard non-occlusion mask on frame t's pixels, for E_warp
-
-    @property
-    def trust(self) -> float:
-        """The share of the picture the flow explains (both directions)."""
-        return 0.5 * float(self.trust_fw.mean() + self.trust_bw.mean())
+    valid: np.ndarray | None  # Lai et al.'s hard non-occlusion mask on frame t's pixels, for E_warp (NumPy only)
+    trust: float  # the share of the picture the flow explains (both directions)
 
 
 def work_shape(height: int, width: int, size: int = FLOW_SIZE) -> tuple[int, int]:
@@ -67,6 +64,18 @@ def dis_preset(preset: str, shape: tuple[int, int]) -> str:
     return "medium" if preset == "fast" and max(shape) < FAST_FROM else preset
 
 
+@dataclass
+class Flows:
+    """DIS's flows both ways between two frames' lightness, before they are judged (``judge``)."""
+
+    fw: np.ndarray
+    bw: np.ndarray
+    L0: np.ndarray
+    L1: np.ndarray
+    L0m: np.ndarray  # L0 at L1's levels
+    L1m: np.ndarray  # L1 at L0's levels
+
+
 class FlowEstimator:
     """DIS optical flow in both directions between two working-resolution lightness images."""
 
@@ -76,16 +85,23 @@ class FlowEstimator:
         self._dis = cv2.DISOpticalFlow_create(presets[preset])
 
     def pair(self, L0: np.ndarray, L1: np.ndarray) -> PairFlow:
+        return judge(self.both_ways(L0, L1))
+
+    def both_ways(self, L0: np.ndarray, L1: np.ndarray) -> Flows:
         # Global gain and offset first: a fade or the flicker of old film is neither motion
         # (DIS assumes constant brightness) nor a mismatch.
         L1m, L0m = match_levels(L1, L0), match_levels(L0, L1)
         a, b = _as_u8(L0), _as_u8(L1m)
-        fw = self._dis.calc(a, b, None)
-        bw = self._dis.calc(b, a, None)
-        at_fw, at_bw = positions(fw), positions(bw)
-        tests_fw, tests_bw = occlusion_tests(fw, bw, at_fw), occlusion_tests(bw, fw, at_bw)
-        return PairFlow(fw, bw, trust(at_fw, L0, L1m, tests_fw), trust(at_bw, L1, L0m, tests_bw),
-                        valid_mask(tests_fw))
+        return Flows(self._dis.calc(a, b, None), self._dis.calc(b, a, None), L0, L1, L0m, L1m)
+
+
+def judge(f: Flows) -> PairFlow:
+    """How far to trust the flows, pixel by pixel (Sundaram et al.'s tests and the lightness found)."""
+    at_fw, at_bw = positions(f.fw), positions(f.bw)
+    tests_fw, tests_bw = occlusion_tests(f.fw, f.bw, at_fw), occlusion_tests(f.bw, f.fw, at_bw)
+    trust_fw, trust_bw = trust(at_fw, f.L0, f.L1m, tests_fw), trust(at_bw, f.L1, f.L0m, tests_bw)
+    return PairFlow(f.fw, f.bw, trust_fw, trust_bw, valid_mask(tests_fw),
+                    0.5 * float(trust_fw.mean() + trust_bw.mean()))
 
 
 def _as_u8(L: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..stages import Workers
 from .cuts import CutDetector, histogram, js_divergence
-from .flow import FLOW_SIZE, FlowEstimator, PairFlow, dis_preset, work_lightness
+from .flow import FLOW_SIZE, FlowEstimator, PairFlow, dis_preset, judge, work_lightness
 
 
 # The flow that carries colors (the smoother's and the references'): DIS's fast preset. It costs
@@ -47,11 +47,15 @@ class MotionTracker:
 
     ``push`` is ``sample`` (in order, cheap), ``flow`` (the cost; may run on any thread, for
     several frames at once) and ``step`` (in order: the cut test).
+
+    ``device``: judge each flow there (``flow_torch``), its maps left there (for ``smoother_torch``);
+    DIS runs on the CPU either way. ``None`` again at any time: on the CPU from the next frame on.
     """
 
-    def __init__(self, flow_size: int = FLOW_SIZE, preset: str = "medium"):
+    def __init__(self, flow_size: int = FLOW_SIZE, preset: str = "medium", device=None):
         self.flow_size = flow_size
         self._preset = preset
+        self.device = device
         self._estimators = threading.local()  # an OpenCV DIS instance is not thread-safe
         self._cuts = CutDetector()
         self._prev: Sample | None = None  # the last frame sampled
@@ -93,7 +97,18 @@ class MotionTracker:
         if estimator is None:
             estimator = FlowEstimator(preset)
             setattr(self._estimators, preset, estimator)
-        return estimator.pair(prev.small, sample.small)
+        device = self.device
+        if device is None:
+            return estimator.pair(prev.small, sample.small)
+        import torch
+
+        from .flow_torch import judge as judge_on
+
+        flows = estimator.both_ways(prev.small, sample.small)
+        try:
+            return judge_on(flows, torch.device(device))
+        except torch.OutOfMemoryError:  # the network's batches come first
+            return judge(flows)
 
     def step(self, prev: Sample | None, sample: Sample, pair: PairFlow | None) -> Step:
         self._stepped = sample

@@ -68,10 +68,13 @@ class _Frame:
 
 
 def _hold(ab: np.ndarray, pair) -> tuple:
-    """``smoother_torch.Held``'s layout, for the OpenCV blend: the arrays themselves."""
+    """``smoother_torch.Held``'s layout, for the OpenCV blend: NumPy arrays (fetched where the flow
+    was judged on the device)."""
     if pair is None:
         return ab, None, None
-    return ab, (pair.fw, pair.trust_fw), (pair.bw, pair.trust_bw)
+    fw, bw, trust_fw, trust_bw = (x if isinstance(x, np.ndarray) else np.ascontiguousarray(x.cpu().numpy())
+                                  for x in (pair.fw, pair.bw, pair.trust_fw, pair.trust_bw))
+    return ab, (fw, trust_fw), (bw, trust_bw)
 
 
 class ChromaSmoother:
@@ -103,7 +106,7 @@ class ChromaSmoother:
             self._hold, self._blend = on_device.hold, on_device.blend
             self._no_room = (torch.OutOfMemoryError,)
         self.preserve_chroma = preserve_chroma
-        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
+        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW, device if self._no_room else None)
         self._frames: deque[_Frame] = deque()
         self._first = 0  # index of self._frames[0]
         self._next = 0  # index of the next frame to blend
@@ -150,6 +153,7 @@ class ChromaSmoother:
             held = self._hold(ab, step.pair)
         except self._no_room:  # the network's batches come first: blend in OpenCV from here on
             self._hold, self._blend, self._no_room = _hold, _blend, ()
+            self.tracker.device = None
             for f in self._frames:
                 f.held = _hold(f.ab, f.step.pair)
             held = _hold(ab, step.pair)
@@ -173,10 +177,11 @@ class ChromaSmoother:
     def _blend_until(self, end: int) -> None:
         while self._next < end:
             f = self._frame(self._next)
-            sides = self._sides(self._next)
-            if any(sides):
-                arrays = self._sides(self._next, arrays=True) if self._no_room else sides
-                blended = self._workers.submit(self._blend_one(f, sides, arrays))
+            links = self._links(self._next)
+            if any(links):
+                sides = [[(far.held[0], *near.held[1 if direction > 0 else 2]) for far, near, direction in side]
+                         for side in links]
+                blended = self._workers.submit(self._blend_one(f, sides, links))
             else:
                 blended = _done(f.ab)
             self._blending.append((f, blended))
@@ -185,9 +190,9 @@ class ChromaSmoother:
             self._frames.popleft()
             self._first += 1
 
-    def _blend_one(self, f: _Frame, sides: list[list[tuple]], arrays: list[list[tuple]]):
+    def _blend_one(self, f: _Frame, sides: list[list[tuple]], links: list[list[tuple]]):
         """Frame f's blend, as things stand now (a worker runs it later): on the device where it is
-        held there, in OpenCV from the same arrays where the device has no room for it."""
+        held there, in OpenCV from the same frames where the device has no room for it."""
         blend, no_room, own, weights, preserve = self._blend, self._no_room, f.held[0], self._weights, \
             self.preserve_chroma
 
@@ -195,13 +200,12 @@ class ChromaSmoother:
             try:
                 return blend(own, sides, weights, preserve)
             except no_room:
-                return _blend(f.ab, arrays, weights, preserve)
+                return _blend(f.ab, _as_arrays(links), weights, preserve)
         return run
 
-    def _sides(self, t: int, arrays: bool = False) -> list[list[tuple]]:
-        """For each direction, the (ab, flow, trust) of each step away from t within its window
-        and shot: what ``_blend`` chains and warps onto frame t (``arrays``: as NumPy arrays, for
-        OpenCV's blend, wherever the frames are held)."""
+    def _links(self, t: int) -> list[list[tuple]]:
+        """For each direction, each step away from t within its window and shot: (the frame reached,
+        the frame holding the flow to it, the direction). ``_blend`` chains and warps them onto t."""
         if self.radius == 0:
             return []
         sides = []
@@ -211,13 +215,23 @@ class ChromaSmoother:
                 far = t + direction * k
                 # A frame holds the flow from the frame before it; None starts a shot.
                 near = self._frame(max(far, far - direction))
-                _, forward, backward = _hold(None, near.step.pair) if arrays else near.held
-                if forward is None:
+                if near.step.pair is None:
                     break
-                ab = self._frame(far).ab if arrays else self._frame(far).held[0]
-                side.append((ab, *(forward if direction > 0 else backward)))
+                side.append((self._frame(far), near, direction))
             sides.append(side)
         return sides
+
+
+def _as_arrays(links: list[list[tuple]]) -> list[list[tuple]]:
+    """The (ab, flow, trust) of each link as NumPy arrays, for OpenCV's blend, wherever they are held."""
+    sides = []
+    for side in links:
+        steps = []
+        for far, near, direction in side:
+            _, forward, backward = _hold(None, near.step.pair)
+            steps.append((far.ab, *(forward if direction > 0 else backward)))
+        sides.append(steps)
+    return sides
 
 
 def _done(value) -> Future:
