@@ -81,7 +81,10 @@ def grid(h: int, w: int, device: torch.device) -> torch.Tensor:
     """Pixel coordinates (2, h, w): x then y."""
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device),
                             torch.arange(w, dtype=torch.float32, device=device), indexing="ij")
-    return torch.stack([xs, ys])
+    made = torch.stack([xs, ys])
+    if device.type == "cuda":  # shared by every thread's stream: made before any reads it
+        torch.cuda.current_stream(device).synchronize()
+    return made
 
 
 def positions(flow: torch.Tensor) -> torch.Tensor:
