@@ -98,7 +98,8 @@ class ChromaSmoother:
         self.sigma, self.radius = window(strength)
         self._hold, self._blend = _hold, _blend
         self._no_room: tuple[type[BaseException], ...] = ()  # what says the device is full
-        if device is not None and self.radius:
+        device = device if self.radius else None
+        if device is not None:
             import torch
 
             from .smoother_torch import DeviceBlend
@@ -106,7 +107,8 @@ class ChromaSmoother:
             self._hold, self._blend = on_device.hold, on_device.blend
             self._no_room = (torch.OutOfMemoryError,)
         self.preserve_chroma = preserve_chroma
-        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW, device if self._no_room else None)
+        # Where the blends read them, the flows are judged: on the device.
+        self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW, device)
         self._frames: deque[_Frame] = deque()
         self._first = 0  # index of self._frames[0]
         self._next = 0  # index of the next frame to blend
