@@ -135,7 +135,7 @@ class ChromaMapping:
             return tuple(cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in small)
         out = np.zeros((L.size, 3), np.float32)  # correction times confidence, and confidence
         for index, share in _corners(L, ab):
-            out += share[:, None] * self.table[index]
+            out += share[:, None] * self.table.take(index, axis=0)
         confidence = out[:, 2]
         correction = out[:, :2] / np.maximum(confidence, 1e-6)[:, None]
         return correction.reshape(h, w, 2), confidence.reshape(h, w)
@@ -160,16 +160,20 @@ def _index(l, a, b) -> np.ndarray:
 
 
 def _corners(L: np.ndarray, ab: np.ndarray):
-    """The eight bins around each pixel, with their trilinear shares."""
+    """The eight bins around each pixel, with their trilinear shares. Each axis's two bins (clipped
+    to the table) and shares are worked out once, and the products of two axes once for four corners."""
     coordinates = _coordinates(L, ab)
     low = [np.floor(c).astype(np.int64) for c in coordinates]
     frac = [(c - f).astype(np.float32) for c, f in zip(coordinates, low)]
-    for dl in (0, 1):
-        for da in (0, 1):
-            for db in (0, 1):
-                share = ((frac[0] if dl else 1 - frac[0]) * (frac[1] if da else 1 - frac[1]) *
-                         (frac[2] if db else 1 - frac[2]))
-                yield _index(low[0] + dl, low[1] + da, low[2] + db), share
+    shares = [(1 - f, f) for f in frac]
+    (l0, l1), (a0, a1), (b0, b1) = ((np.clip(x, 0, n - 1), np.clip(x + 1, 0, n - 1))
+                                    for x, n in zip(low, (L_BINS, AB_BINS, AB_BINS)))
+    for dl, l in enumerate((l0, l1)):
+        for da, a in enumerate((a0, a1)):
+            row = (l * AB_BINS + a) * AB_BINS
+            share_la = shares[0][dl] * shares[1][da]
+            for db, b in enumerate((b0, b1)):
+                yield row + b, share_la * shares[2][db]
 
 
 def _spread_bins(table: np.ndarray) -> np.ndarray:
