@@ -14,7 +14,8 @@ plus mild flicker) stands in for the model. Measured against the true colors, ov
 - with a keyframe equal to the prediction's own colors: how far anything moves;
 - flicker (mean ab change between consecutive frames along the trusted flow);
 - the cost per 1080p frame (chroma on the model's 512 x 512 grid) beside the flow, which the smoother
-  takes from the references (one flow for both), on one core.
+  takes from the references (one flow for both), on one core; and what of it stays in order on one
+  thread where the frames are guided on the plan's threads (the keyframes carried frame to frame).
 
 ``--flow-presets fast,medium``: all of it along each of DIS's presets, to compare them.
 
@@ -36,7 +37,8 @@ from vidcolor.metrics.wrong_colors import WrongColors
 from vidcolor.temporal import MotionTracker
 from vidcolor.temporal.flow import positions, sample
 from vidcolor.temporal.motion import COLOR_FLOW
-from vidcolor.temporal.references import guide as guide_along
+from vidcolor.stages import Workers
+from vidcolor.temporal.references import ChromaGuide, guide as guide_along
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media" / "video" / "color_audio"
 SHOTS = [("mdn_flower.mp4", 0), ("mdn_stream-of-water.mp4", 0), ("moviepy_big_buck_bunny_0_30.webm", 400)]
@@ -148,22 +150,32 @@ def measure(rgb, L, ab, pred, starts, preset: str = COLOR_FLOW) -> dict:
     return m
 
 
-def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> tuple[float, float]:
-    """(ms per 1080p frame of the flow alone, ms of guiding beyond it) on one core, 512 grid."""
+def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> tuple[float, float, float]:
+    """Milliseconds per 1080p frame on one core, 512 grid, one keyframe: the flow alone, guiding beyond
+    it, and of that what stays in order on the calling thread where the frames are guided on workers."""
     cv2.setNumThreads(1)
     rgb = read_shot(folder / SHOTS[0][0], 0, frames, (1920, 1080))
     L = np.stack([lab.split(f)[0] for f in rgb])
     ab = np.stack([cv2.resize(lab.split(f)[1], (512, 512), interpolation=cv2.INTER_AREA) for f in rgb])
-    t = time.perf_counter()
     tracker = MotionTracker(preset=preset)
-    for frame in L:
-        tracker.push(frame)
-    flow = time.perf_counter() - t
-    t = time.perf_counter()
-    guide_along(L, ab, {0: rgb[0]}, flow_preset=preset)
-    total = time.perf_counter() - t
-    return 1000 * flow / frames, 1000 * (total - flow) / frames
+    t = time.thread_time()
+    steps = [tracker.push(frame) for frame in L]
+    flow = time.thread_time() - t
 
+    def guiding(workers=None) -> float:
+        """CPU seconds of this thread guiding the frames."""
+        g = ChromaGuide({0: rgb[0]}, look_back=frames, workers=workers)
+        t = time.thread_time()
+        for i in range(frames):
+            g.push(L[i], ab[i], i, step=steps[i])
+        g.flush()
+        return time.thread_time() - t
+
+    alone = guiding()
+    workers = Workers(2, "guide")
+    in_order = guiding(workers)
+    workers.close()
+    return tuple(1000 * x / frames for x in (flow, alone, in_order))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -181,7 +193,7 @@ def main() -> int:
     return 0
 
 
-def report(m: dict, flow_ms: float, guide_ms: float) -> None:
+def report(m: dict, flow_ms: float, guide_ms: float, in_order_ms: float) -> None:
     p = m["prediction"]
     rows = [
         ("prediction as given", m["prediction"], 1.0),
@@ -207,7 +219,7 @@ def report(m: dict, flow_ms: float, guide_ms: float) -> None:
     print(f"reach of the keyframes (share of pixels held), per frame: min {m['reach_keyframes'].min():.2f}, "
           f"mean {m['reach_keyframes'].mean():.2f}")
     print(f"cost per 1080p frame on one core (512 grid, one keyframe): flow {flow_ms:.0f} ms (the smoother takes it), "
-          f"guiding {guide_ms:.0f} ms beyond it")
+          f"guiding {guide_ms:.0f} ms beyond it, of which {in_order_ms:.0f} in order (the rest on the plan's threads)")
 
 if __name__ == "__main__":
     sys.exit(main())

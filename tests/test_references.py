@@ -122,6 +122,27 @@ def test_streaming_reaches_back_only_as_far_as_it_waits(water):
     assert np.allclose(whole[15:], np.stack([out[t] for t in range(15, 24)]), atol=1e-4)
 
 
+def test_frames_guided_on_several_threads_are_those_guided_one_at_a_time(water):
+    """Keyframes at 3 and 17 (frames 4-16 wait for the second, and take both), hints at 9: each frame
+    guided on a worker, four at once, comes back in order with the colors and reach of one at a time."""
+    from vidcolor.stages import Workers
+
+    rgb, L, ab, pred = water
+    refs = {3: rgb[3], 17: rgb[17], 9: [{"x": 120, "y": 90, "color": [int(c) for c in rgb[9][90, 120]], "radius": 6}]}
+
+    def run(workers=None):
+        g = ChromaGuide(refs, workers=workers)
+        out = [d for t in range(24) for d in g.push(L[t], pred[t], t, tag=t)] + g.flush()
+        return out
+
+    workers = Workers(4, "guide")
+    one, many = run(), run(workers)
+    workers.close()
+    assert [d.tag for d in many] == [d.tag for d in one] == list(range(24))
+    assert all(np.array_equal(a.ab, b.ab) and a.reach == b.reach for a, b in zip(one, many))
+    assert error(np.stack([d.ab for d in many]), ab) < 0.5 * error(pred, ab)
+
+
 def test_bad_references_are_named(water):
     rgb, L, ab, pred = water
     square = cv2.resize(rgb[0], (180, 180))

@@ -374,12 +374,12 @@ class _Run:
         self.shots = ColorShots() if skip_color else None
         self.depth = queue_depth(pixels, net.batch_size)
         self.dtype = dtype  # of the frames made: uint16 for a deep source into a deep output
-        self.clock, self.guide = guide, guide.make() if guide is not None else None
+        # The guide's flows are computed ahead, and its frames guided, several at once, as the smoother's.
+        self._guide_workers = Workers(net.threads.smooth_workers, "vidcolor-guide") if guide is not None else None
+        self.clock, self.guide = guide, guide.make(self._guide_workers) if guide is not None else None
         if self.guide is not None and carry.load is not None:
             self.guide.load(carry.load)
         self._save = carry if self.guide is not None and carry.save is not None else None
-        # The guide's flows are computed ahead, several at once, as the smoother's are.
-        self._guide_workers = Workers(net.threads.smooth_workers, "vidcolor-guide-flow") if self.guide else None
         self._guide_flows = FlowsAhead(self.guide.tracker, self._guide_workers) if self.guide else None
         self._reach: dict[int, tuple[float, str | None]] = {}  # by pts, for the report, until written
         self.task: Task | None = None

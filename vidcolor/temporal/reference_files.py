@@ -140,10 +140,11 @@ class FilmReferences:
     rate: Fraction
     identity: list[str]
 
-    def make(self):
+    def make(self, workers=None):
+        """The guide (``workers``: ``ChromaGuide``'s)."""
         from .references import ChromaGuide
 
-        return ChromaGuide(self.files)
+        return ChromaGuide(self.files, workers=workers)
 
     def kind(self, position: int) -> str | None:
         given = self.files.get(position)

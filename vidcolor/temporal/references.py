@@ -24,6 +24,7 @@ crosses a scene cut, and where nothing applies the model's colors stand exactly.
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from .. import lab
 from ..errors import VidcolorError
+from ..stages import Workers
 from .flow import FLOW_SIZE, at_size, landed, sample
 from .motion import COLOR_FLOW, MotionTracker, Step
 
@@ -223,14 +225,15 @@ class Guided:
 
 @dataclass
 class _Pending:
-    """A frame waiting for a keyframe ahead of it: what it needs for the backward pass."""
+    """A frame on its way: what its guiding needs (and, waiting for a keyframe ahead of it, the
+    backward pass)."""
 
     position: float
     L: np.ndarray  # lightness on the chroma's grid
     ab: np.ndarray
     step: Step
     tag: object
-    before: tuple[np.ndarray, np.ndarray] | None  # the change and reach from the keyframe before it
+    before: object  # the change and reach the keyframe before it makes (a future of ``_change``), or None
     before_at: float | None  # that keyframe's position
 
 
@@ -241,16 +244,22 @@ class ChromaGuide:
     or its file, or a list of hints),
     where a position is the frame number the caller passes with each frame. A frame is returned
     at once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
+
+    ``workers``: a ``stages.Workers`` on whose threads each frame is guided (the mapping looked up,
+    the carried correction applied: most of the cost), several at once, returned in order a few
+    frames later; carrying the keyframes from frame to frame stays in order here. By default, at once.
     """
 
     def __init__(self, references: dict, *, look_back: int = LOOK_BACK,
-                 flow_size: int = FLOW_SIZE, tracker: MotionTracker | None = None):
+                 flow_size: int = FLOW_SIZE, tracker: MotionTracker | None = None, workers: Workers | None = None):
         self.images = dict(references)
         self.keys = sorted(self.images)
         self.look_back = look_back
         self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
         self._pending: list[_Pending] = []
         self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
+        self._workers = workers or Workers(1, "vidcolor-guide")
+        self._guiding: deque = deque()  # futures of Guided, in order
 
     def push(self, L: np.ndarray, ab: np.ndarray, position: float, tag=None, step: Step | None = None) -> list[Guided]:
         """``step``: this frame's, where the caller stepped ``self.tracker`` itself (its flows computed
@@ -258,26 +267,29 @@ class ChromaGuide:
         ab = np.asarray(ab, np.float32)
         step = self.tracker.push(L) if step is None else step
         small_L = cv2.resize(L, ab.shape[1::-1], interpolation=cv2.INTER_AREA)
-        out = []
         if step.pair is None:  # a new shot: no keyframe ahead can reach the frames waiting
-            out += self._release()
+            self._release()
             self._forward = None
         elif self._forward is not None:
             k, carried, mapping = self._forward
             self._forward = (k, _carry(carried, step.pair.bw, step.pair.trust_bw), mapping)
         if position in self.images:
-            return out + self._keyframe(L.shape, small_L, ab, step, position, tag)
-        before = self._change(self._forward, small_L, ab)
+            self._keyframe(L.shape, small_L, ab, step, position, tag)
+            return self._collect(2 * self._workers.n)
+        before = self._workers.submit(_change, self._forward, small_L, ab) if self._forward else None
         frame = _Pending(position, small_L, ab, step, tag, before, self._forward[0] if self._forward else None)
         i = bisect.bisect_right(self.keys, position)  # a film may have a keyframe per shot: thousands
         ahead = self.keys[i] if i < len(self.keys) else None
         if ahead is not None and ahead - position <= self.look_back:
             self._pending.append(frame)
-            return out
-        return out + self._release() + [_finish(frame, [(before, 1.0)] if before else [])]
+        else:
+            self._release()
+            self._guide(frame, [(frame.before, 1.0)] if frame.before else [])
+        return self._collect(2 * self._workers.n)
 
     def flush(self) -> list[Guided]:
-        return self._release()
+        self._release()
+        return self._collect(0)
 
     def save(self, path: Path) -> None:
         """Write what the frames after the last one pushed need of those before it (the tracker's
@@ -306,27 +318,29 @@ class ChromaGuide:
             raise VidcolorError(f"{path}: the colors carried from the segment before cannot be read ({e})") from None
         self._pending = []
 
-    def _keyframe(self, shape, small_L, ab, step, position, tag) -> list[Guided]:
+    def _keyframe(self, shape, small_L, ab, step, position, tag) -> None:
         ref = self._reference(self.images[position], position, shape, small_L, ab)
         carried = _start(ref, ab)
         mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight, ref.sampled)
         forward = (position, carried, mapping)
         # The frames waiting, back to front: carry the keyframe onto each along its flow forward.
         back, after = carried, step
-        out = []
+        waiting = []
         for frame in reversed(self._pending):
             back = _carry(back, after.pair.fw, after.pair.trust_fw)
             after = frame.step
-            now = self._change((position, back, mapping), frame.L, frame.ab)
+            now = self._workers.submit(_change, (position, back, mapping), frame.L, frame.ab)
             shares = [(now, 1.0)]
             if frame.before is not None:
                 w = (position - frame.position) / (position - frame.before_at)
                 shares = [(frame.before, w), (now, 1.0 - w)]
-            out.append(_finish(frame, shares))
+            waiting.append((frame, shares))
+        for frame, shares in reversed(waiting):
+            self._guide(frame, shares)
         self._pending = []
         self._forward = forward
-        own = self._change(forward, small_L, ab)
-        return out[::-1] + [_finish(_Pending(position, small_L, ab, step, tag, None, None), [(own, 1.0)])]
+        own = self._workers.submit(_change, forward, small_L, ab)
+        self._guide(_Pending(position, small_L, ab, step, tag, None, None), [(own, 1.0)])
 
     @staticmethod
     def _reference(given, position, shape, small_L, ab) -> Reference:
@@ -344,21 +358,29 @@ class ChromaGuide:
 
         return reference_from_image(read_reference(given), shape, ab.shape[:2], str(given))
 
-    def _release(self) -> list[Guided]:
-        out = [_finish(f, [(f.before, 1.0)] if f.before else []) for f in self._pending]
+    def _release(self) -> None:
+        for f in self._pending:
+            self._guide(f, [(f.before, 1.0)] if f.before else [])
         self._pending = []
+
+    def _guide(self, frame: _Pending, shares) -> None:
+        self._guiding.append(self._workers.submit(_finish, frame, shares))
+
+    def _collect(self, keep: int) -> list[Guided]:
+        """The guided frames, in order: those done, and any beyond ``keep`` still running."""
+        out = []
+        while self._guiding and (len(self._guiding) > keep or self._guiding[0].done()):
+            out.append(self._guiding.popleft().result())
         return out
 
-    @staticmethod
-    def _change(forward, small_L, ab) -> tuple[np.ndarray, np.ndarray] | None:
-        """(the change a keyframe's carried reference makes to a frame, and its reach per pixel)."""
-        if forward is None:
-            return None
-        _, carried, mapping = forward
-        mapped, mapped_confidence = mapping.apply(small_L, ab)
-        by_flow = carried[..., _C]
-        change = _by_flow(carried, ab) + ((1.0 - by_flow) * mapped_confidence)[..., None] * mapped
-        return change, np.maximum(by_flow, mapped_confidence)
+
+def _change(forward, small_L, ab) -> tuple[np.ndarray, np.ndarray]:
+    """(the change a keyframe's carried reference makes to a frame, and its reach per pixel)."""
+    _, carried, mapping = forward
+    mapped, mapped_confidence = mapping.apply(small_L, ab)
+    by_flow = carried[..., _C]
+    change = _by_flow(carried, ab) + ((1.0 - by_flow) * mapped_confidence)[..., None] * mapped
+    return change, np.maximum(by_flow, mapped_confidence)
 
 
 def _start(ref: Reference, ab_k: np.ndarray) -> np.ndarray:
@@ -370,11 +392,14 @@ def _start(ref: Reference, ab_k: np.ndarray) -> np.ndarray:
 
 
 def _finish(frame: _Pending, shares) -> Guided:
+    """The frame guided by the keyframes carried to it (``shares``: each one's change, as a future of
+    ``_change``, and its weight). Runs on a worker, after the changes it waits for were submitted."""
     if not shares:
         return Guided(frame.ab, frame.tag, 0.0, frame.step)
     ab = frame.ab.copy()
     held = np.zeros(ab.shape[:2], np.float32)
-    for (change, reach), w in shares:
+    for change_reach, w in shares:
+        change, reach = change_reach.result()
         ab += np.float32(w) * change
         held = np.maximum(held, np.float32(w) * reach)
     return Guided(ab, frame.tag, float(held.mean()), frame.step)
