@@ -15,7 +15,8 @@ network is DDColor with seeded random weights (its speed does not depend on them
 - ``--ceiling``: the pipeline with the network replaced by an instant stand-in (it returns ab
   stored beforehand: the natural, moving color of the color sample, as a trained network gives;
   the random weights' noisy color would cost the encoder several times more), at 720p and 1080p: the frames/s the pipeline sustains by itself, as a ratio
-  to the network's own, and each stage's CPU milliseconds per frame (the number to drive down so
+  to the network's own, smoothed, not, and smoothed with a keyframe on the first frame (the
+  references' cost), and each stage's CPU milliseconds per frame (the number to drive down so
   that a GPU sets the pace);
 - where the Lab conversions run in torch on the device or the network in channels-last (by default
   channels-last on the CPU, both on a GPU), all of it twice in the same run: so, and as before them (OpenCV on the CPU, NCHW),
@@ -51,7 +52,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, natural_ab, random_weights, sample_frames, write_film  # noqa: E402
 
-from vidcolor import Colorizer, VidcolorError, colorize_video  # noqa: E402
+from vidcolor import Colorizer, VidcolorError, colorize_video, lab  # noqa: E402
 from vidcolor.media.encode import EncodeSettings  # noqa: E402
 from vidcolor.stages import Workers  # noqa: E402
 from vidcolor.temporal import DEFAULT_STRENGTH, ChromaSmoother, MotionTracker  # noqa: E402
@@ -368,15 +369,20 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
     n = args.frames
     print(f"Ceiling: the pipeline with an instant stand-in for the network; {n} frames; {available_cores()} cores; "
           f"torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
-    runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}))
     for size in args.sizes.split(","):
         width, height = (int(x) for x in size.lower().split("x"))
-        film = write_film(tmp / f"ceiling_{size}.mp4", sample_frames(n, width, height))
+        frames = sample_frames(n, width, height)
+        film = write_film(tmp / f"ceiling_{size}.mp4", frames)
         net = make_colorizer(args, weights, width, height, lab_on_device=args.lab_on_device,
                              channels_last=args.channels_last, smooth_on_device=args.smooth_on_device)
         best: dict[str, Clock] = {}
         kept: dict = {}
         stored = natural_ab(n, net.input_size, net.input_size)
+        # A keyframe on the first frame, which its shot follows: the references' cost on top.
+        L0 = lab.split(frames[0])[0]
+        keyframe = lab.compose(L0, cv2.resize(stored[0], (width, height), interpolation=cv2.INTER_LINEAR))
+        runs = (("smoothed (default)", {}), ("no smoothing", {"smooth_strength": 0}),
+                ("smoothed, keyframe", {"references": {0: keyframe}}))
         for _ in range(args.repeat):
             apply_threads(net.threads)
             for name, clock in stages(net, film, tmp, args.preset, kept, stored).items():
