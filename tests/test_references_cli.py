@@ -329,6 +329,21 @@ def test_segments_carry_a_keyframe_with_no_context_and_none_ahead(cli, two_shots
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
 
 
+def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece(cli, two_shots, tmp_path):
+    """Smoothed, a segment decodes context on both sides, and its smoother follows the motion on the
+    guide's steps, whose tracker the segment restores from the one before: pixel for pixel one piece."""
+    frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
+    refs.mkdir()
+    for n in (3, 13):
+        cv2.imwrite(str(refs / f"{n:06d}.png"), cv2.cvtColor(recolored_rgb(frames[n]), cv2.COLOR_RGB2BGR))
+    run = ("--codec", "ffv1", "--references", refs)
+    whole, out = tmp_path / "whole.mkv", tmp_path / "out.mkv"
+    assert cli(two_shots, "-o", whole, *run)[0] == 0
+    code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4")
+    assert code == 0, output
+    assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
+
+
 def test_a_batch_colorizes_a_film_with_references_in_segments_carried_in_order(cli, two_shots, tmp_path):
     """On two workers, the segments of a film with references run one after another, each from
     what the one before saved; the film is pixel for pixel the single-file command's in one piece."""
