@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 9.6):
+# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 9.5 with the install):
 #
 #   run(command="bash benchmarks/gpu_check.sh", carry=[".whl", ".before"], timeout_s=600)
 #
@@ -54,24 +54,25 @@ step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version
     from vidcolor.media import hardware; print({c: hardware.opens(c) for c in sorted(hardware.NVENC_CODECS)})'"
 # The GPU paths' tests: batches, bf16, Lab and planes on the device, smoothing on the device against
 # OpenCV's (within 0.5 ab), NVENC or its notice.
-step tests 120 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
+step tests 110 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
 # End to end against the network alone, smoothed and not, the web preset (NVENC where it opens);
 # beside it the path before (OpenCV's Lab and blend on the CPU, NCHW); peak RSS and GPU memory.
 step throughput 180 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
     --repeat 1 --no-naive
 # The pipeline with an instant stand-in for the network: what it sustains by itself (issue 22: at
-# least 1.25 x the network alone), each stage's milliseconds, and the encoders alone at 1080p (x264
+# least 1.25 x the network alone), smoothed, not, and with a keyframe (the references' guiding on
+# the CPU threads), each stage's milliseconds, and the encoders alone at 1080p (x264
 # with 8 threads, and in 2 or 4 pieces at once, as segments joined by packet copy would be).
-step ceiling 100 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+step ceiling 120 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
     --repeat 1 --encoders libx264:medium,libx264:faster,libx264:veryfast,libx264:veryfast@8,libx264:veryfast@8x2,\
 libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
 # The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
 # in the same lease: the before/after of issue 22.
 if [ -d .before ]; then
-    step before 100 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
+    step before 90 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
         --device "$DEVICE" --precision $PRECISION ${BIG/--memory-frames 48/--memory-frames 0} --repeat 1 --no-before
 fi
 # The smoother alone at 1080p: the flow judged in NumPy and on the GPU, DIS's share, the blends.
-step smoothing 45 python3 benchmarks/smoothing_cost.py --device "$DEVICE" --precision $PRECISION \
+step smoothing 40 python3 benchmarks/smoothing_cost.py --device "$DEVICE" --precision $PRECISION \
     $SMOOTH --flow-presets fast --repeat 1
 echo "done $(date -u +%T); logs in $OUT"
