@@ -14,8 +14,9 @@ plus mild flicker) stands in for the model. Measured against the true colors, ov
 - with a keyframe equal to the prediction's own colors: how far anything moves;
 - flicker (mean ab change between consecutive frames along the trusted flow);
 - the cost per 1080p frame (chroma on the model's 512 x 512 grid) beside the flow, which the smoother
-  takes from the references (one flow for both), on one core; and what of it stays in order on one
-  thread where the frames are guided on the plan's threads (the keyframes carried frame to frame).
+  takes from the references (one flow for both), on one core; and, where the frames are guided on
+  the plan's threads, what stays on the calling thread and what the keyframe's carry from frame
+  to frame costs (in order, on a thread of its own).
 
 ``--flow-presets fast,medium``: all of it along each of DIS's presets, to compare them.
 
@@ -38,7 +39,7 @@ from vidcolor.temporal import MotionTracker
 from vidcolor.temporal.flow import positions, sample
 from vidcolor.temporal.motion import COLOR_FLOW
 from vidcolor.stages import Workers
-from vidcolor.temporal.references import ChromaGuide, guide as guide_along
+from vidcolor.temporal.references import ChromaGuide, _carry, guide as guide_along
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media" / "video" / "color_audio"
 SHOTS = [("mdn_flower.mp4", 0), ("mdn_stream-of-water.mp4", 0), ("moviepy_big_buck_bunny_0_30.webm", 400)]
@@ -150,9 +151,10 @@ def measure(rgb, L, ab, pred, starts, preset: str = COLOR_FLOW) -> dict:
     return m
 
 
-def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> tuple[float, float, float]:
+def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> tuple[float, ...]:
     """Milliseconds per 1080p frame on one core, 512 grid, one keyframe: the flow alone, guiding beyond
-    it, and of that what stays in order on the calling thread where the frames are guided on workers."""
+    it, of that what stays on the calling thread where the frames are guided on workers, and the
+    keyframe's carry from frame to frame (in order, on a thread of its own)."""
     cv2.setNumThreads(1)
     rgb = read_shot(folder / SHOTS[0][0], 0, frames, (1920, 1080))
     L = np.stack([lab.split(f)[0] for f in rgb])
@@ -171,10 +173,17 @@ def cost(folder: Path = SHARED, frames: int = 24, preset: str = COLOR_FLOW) -> t
         g.flush()
         return time.thread_time() - t
 
+    def chain() -> float:
+        carried = np.zeros((512, 512, 6), np.float32)
+        t = time.thread_time()
+        for step in steps[1:]:
+            carried = _carry(carried, step.pair.bw, step.pair.trust_bw)
+        return time.thread_time() - t
+
     workers = Workers(2, "guide")
-    alone, in_order = (min(runs) for runs in zip(*((guiding(), guiding(workers)) for _ in range(3))))  # best of 3
+    alone, caller, carry = (min(runs) for runs in zip(*((guiding(), guiding(workers), chain()) for _ in range(3))))
     workers.close()
-    return tuple(1000 * x / frames for x in (flow, alone, in_order))
+    return tuple(1000 * x / frames for x in (flow, alone, caller, carry))  # best of 3
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -192,7 +201,7 @@ def main() -> int:
     return 0
 
 
-def report(m: dict, flow_ms: float, guide_ms: float, in_order_ms: float) -> None:
+def report(m: dict, flow_ms: float, guide_ms: float, caller_ms: float, carry_ms: float) -> None:
     p = m["prediction"]
     rows = [
         ("prediction as given", m["prediction"], 1.0),
@@ -218,7 +227,8 @@ def report(m: dict, flow_ms: float, guide_ms: float, in_order_ms: float) -> None
     print(f"reach of the keyframes (share of pixels held), per frame: min {m['reach_keyframes'].min():.2f}, "
           f"mean {m['reach_keyframes'].mean():.2f}")
     print(f"cost per 1080p frame on one core (512 grid, one keyframe): flow {flow_ms:.0f} ms (the smoother takes it), "
-          f"guiding {guide_ms:.0f} ms beyond it, of which {in_order_ms:.0f} in order (the rest on the plan's threads)")
+          f"guiding {guide_ms:.0f} ms beyond it; in a run, {caller_ms:.0f} ms of it on the calling thread, the carry "
+          f"from frame to frame ({carry_ms:.0f} ms) in order on a thread of its own, the rest on the plan's threads")
 
 if __name__ == "__main__":
     sys.exit(main())

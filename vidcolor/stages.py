@@ -9,7 +9,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 _END = object()
 _POLL = 0.1
@@ -25,6 +25,13 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
+
+
+def finished(value) -> Future:
+    """A Future that already holds ``value``: what is done at once, among what is done later."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 class Workers:

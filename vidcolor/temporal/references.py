@@ -24,7 +24,9 @@ crosses a scene cut, and where nothing applies the model's colors stand exactly.
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,7 @@ import numpy as np
 
 from .. import lab
 from ..errors import VidcolorError
-from ..stages import Workers
+from ..stages import Workers, finished
 from .flow import FLOW_SIZE, at_size, landed, sample
 from .motion import COLOR_FLOW, MotionTracker, Step
 
@@ -257,9 +259,15 @@ class ChromaGuide:
         self.look_back = look_back
         self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
         self._pending: list[_Pending] = []
-        self._forward: tuple[float, np.ndarray, ChromaMapping] | None = None  # keyframe, carried, mapping
+        # The keyframe being carried: its position, what it carries (a future of ``_carry``), its mapping.
+        self._forward: tuple[float, object, ChromaMapping] | None = None
         self._workers = workers or Workers(1, "vidcolor-guide")
         self._guiding: deque = deque()  # futures of Guided, in order
+        # Carrying a keyframe from frame to frame is a chain, in order: on a thread of its own beside the
+        # workers, so the caller only hands it on (or at once, where frames are guided one at a time).
+        self._chain = ThreadPoolExecutor(1, "vidcolor-guide-carry") if self._workers.n > 1 else None
+        if self._chain is not None:
+            weakref.finalize(self, self._chain.shutdown, wait=False)
 
     def push(self, L: np.ndarray, ab: np.ndarray, position: float, tag=None, step: Step | None = None) -> list[Guided]:
         """``step``: this frame's, where the caller stepped ``self.tracker`` itself (its flows computed
@@ -272,7 +280,7 @@ class ChromaGuide:
             self._forward = None
         elif self._forward is not None:
             k, carried, mapping = self._forward
-            self._forward = (k, _carry(carried, step.pair.bw, step.pair.trust_bw), mapping)
+            self._forward = (k, self._carried(carried, step.pair.bw, step.pair.trust_bw), mapping)
         if position in self.images:
             self._keyframe(L.shape, small_L, ab, step, position, tag)
             return self._collect(2 * self._workers.n)
@@ -299,7 +307,7 @@ class ChromaGuide:
         state = {f"tracker_{k}": v for k, v in self.tracker.state().items()}
         if self._forward is not None:
             k, carried, mapping = self._forward
-            state.update(keyframe=np.float64(k), carried=carried, mapping=mapping.table)
+            state.update(keyframe=np.float64(k), carried=carried.result(), mapping=mapping.table)
         path = Path(path)
         partial = path.with_name(f".{path.name}.partial")
         with open(partial, "wb") as f:
@@ -313,21 +321,22 @@ class ChromaGuide:
                 state = {k: f[k] for k in f.files}
             self.tracker.restore({k[len("tracker_"):]: v for k, v in state.items() if k.startswith("tracker_")})
             self._forward = None if "keyframe" not in state else \
-                (float(state["keyframe"]), state["carried"].astype(np.float32), ChromaMapping.from_table(state["mapping"]))
+                (float(state["keyframe"]), finished(state["carried"].astype(np.float32)),
+                 ChromaMapping.from_table(state["mapping"]))
         except (OSError, ValueError, KeyError) as e:
             raise VidcolorError(f"{path}: the colors carried from the segment before cannot be read ({e})") from None
         self._pending = []
 
     def _keyframe(self, shape, small_L, ab, step, position, tag) -> None:
         ref = self._reference(self.images[position], position, shape, small_L, ab)
-        carried = _start(ref, ab)
+        carried = finished(_start(ref, ab))
         mapping = ChromaMapping(small_L, ab, ref.ab - ab, ref.weight, ref.sampled)
         forward = (position, carried, mapping)
         # The frames waiting, back to front: carry the keyframe onto each along its flow forward.
         back, after = carried, step
         waiting = []
         for frame in reversed(self._pending):
-            back = _carry(back, after.pair.fw, after.pair.trust_fw)
+            back = self._carried(back, after.pair.fw, after.pair.trust_fw)
             after = frame.step
             now = self._workers.submit(_change, (position, back, mapping), frame.L, frame.ab)
             shares = [(now, 1.0)]
@@ -363,6 +372,12 @@ class ChromaGuide:
             self._guide(f, [(f.before, 1.0)] if f.before else [])
         self._pending = []
 
+    def _carried(self, carried, flow: np.ndarray, trust: np.ndarray):
+        """``_carry`` of ``carried`` (a future) one step further: a future of its own."""
+        if self._chain is None:
+            return finished(_carry(carried.result(), flow, trust))
+        return self._chain.submit(lambda: _carry(carried.result(), flow, trust))
+
     def _guide(self, frame: _Pending, shares) -> None:
         self._guiding.append(self._workers.submit(_finish, frame, shares))
 
@@ -377,6 +392,7 @@ class ChromaGuide:
 def _change(forward, small_L, ab) -> tuple[np.ndarray, np.ndarray]:
     """(the change a keyframe's carried reference makes to a frame, and its reach per pixel)."""
     _, carried, mapping = forward
+    carried = carried.result()
     mapped, mapped_confidence = mapping.apply(small_L, ab)
     by_flow = carried[..., _C]
     change = _by_flow(carried, ab) + ((1.0 - by_flow) * mapped_confidence)[..., None] * mapped

@@ -16,14 +16,13 @@ import math
 import weakref
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..errors import VidcolorError
-from ..stages import Workers
+from ..stages import Workers, finished
 from .flow import FLOW_SIZE, at_size, landed, positions, sample
 from .cuts import HISTORY
 from .motion import COLOR_FLOW, FlowsAhead, MotionTracker, Step
@@ -185,7 +184,7 @@ class ChromaSmoother:
                          for side in links]
                 blended = self._workers.submit(self._blend_one(f, sides, links))
             else:
-                blended = _done(f.ab)
+                blended = finished(f.ab)
             self._blending.append((f, blended))
             self._next += 1
         while self._first < self._next - self.radius:
@@ -234,12 +233,6 @@ def _as_arrays(links: list[list[tuple]]) -> list[list[tuple]]:
             steps.append((far.ab, *(forward if direction > 0 else backward)))
         sides.append(steps)
     return sides
-
-
-def _done(value) -> Future:
-    done = Future()
-    done.set_result(value)
-    return done
 
 
 def _blend(own: np.ndarray, sides: list[list[tuple]], weights: list[float], preserve_chroma: bool) -> np.ndarray:
