@@ -202,6 +202,23 @@ def test_the_references_and_the_smoother_follow_the_motion_on_one_flow(colorizer
     assert len(one) == len(frames) and all(np.array_equal(a, b) for a, b in zip(one, own))
 
 
+def test_references_smoothed_on_the_device_agree_with_the_cpu(cli, two_shots, tmp_path):
+    """The smoother on the device (torch, on the CPU here) takes the guide's steps, judged on the CPU
+    where the guide reads them, as it takes its own: within 0.5 ab units of OpenCV's smoother."""
+    frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
+    refs.mkdir()
+    cv2.imwrite(str(refs / "000003.png"), cv2.cvtColor(recolored_rgb(frames[3]), cv2.COLOR_RGB2BGR))
+    outputs = {}
+    for where in ("cpu", "device"):
+        out = tmp_path / f"{where}.mkv"
+        code, output = cli(two_shots, "-o", out, "--codec", "ffv1", "--references", refs, f"--smooth-on-{where}")
+        assert code == 0, output
+        outputs[where] = ab_of(decoded_rgb(out))
+    assert len(outputs["cpu"]) == len(outputs["device"]) == len(frames)
+    assert np.abs(outputs["device"] - outputs["cpu"]).mean() < 0.5
+    assert np.abs(np.median(outputs["device"][:12].reshape(-1, 2), axis=0) - TARGET).max() < 6  # its shot follows
+
+
 def grid_of_hints(frame: int, color=TARGET, w=160, h=96) -> list[dict]:
     rgb = lab.compose(np.full((1, 1), 60, np.float32), np.float32(color).reshape(1, 1, 2))[0, 0]
     return [{"frame": frame, "x": x, "y": y, "color": [int(c) for c in rgb], "radius": 8}
