@@ -289,6 +289,8 @@ class ChromaGuide:
         i = bisect.bisect_right(self.keys, position)  # a film may have a keyframe per shot: thousands
         ahead = self.keys[i] if i < len(self.keys) else None
         if ahead is not None and ahead - position <= self.look_back:
+            if before is not None:
+                before.done()  # one at a time, its change is worked out now: not the carried keyframe kept
             self._pending.append(frame)
         else:
             self._release()
