@@ -346,6 +346,7 @@ def test_segments_carry_a_keyframe_with_no_context_and_none_ahead(cli, two_shots
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
 
 
+@pytest.mark.slow  # 30 s on 2 cores: the smoothed variant of the segment tests above
 def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece(cli, two_shots, tmp_path):
     """Smoothed, a segment decodes context on both sides, and its smoother follows the motion on the
     guide's steps, whose tracker the segment restores from the one before: pixel for pixel one piece."""
