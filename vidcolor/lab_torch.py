@@ -17,14 +17,12 @@ batches instead of queueing behind them on the default stream.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .lab import bands
+from .threads import own_stream
 
 # OpenCV's sRGB <-> XYZ (D65) matrices and white point (imgproc/src/color_lab.cpp).
 _RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
@@ -77,19 +75,11 @@ class DeviceLab:
 
     def __init__(self, device: torch.device, size: int, upsample: str):
         self.device, self.size, self.upsample = device, size, upsample
-        self._local = threading.local()
-
-    def _stream(self):
-        if self.device.type != "cuda":
-            return contextlib.nullcontext()
-        if not hasattr(self._local, "stream"):
-            self._local.stream = torch.cuda.Stream(self.device)
-        return torch.cuda.stream(self._local.stream)
 
     @torch.inference_mode()
     def prepare(self, frame: np.ndarray, order: str = "rgb") -> tuple[np.ndarray, np.ndarray]:
         """uint8 (H, W, 3) -> (lightness (H, W) float32, network input (3, S, S) float32), as ``lab``."""
-        with self._stream():
+        with own_stream(self.device):
             rgb = _planes(torch.from_numpy(np.ascontiguousarray(frame)).to(self.device), order).float() / 255.0
             L = torch.empty(rgb.shape[1:], device=self.device)
             for band in bands(*L.shape, BAND_PIXELS):
@@ -104,7 +94,7 @@ class DeviceLab:
     @torch.inference_mode()
     def finish(self, L: np.ndarray, ab: np.ndarray, order: str = "rgb") -> np.ndarray:
         """Lightness (H, W) and ab on the model's grid (S, S, 2) -> uint8 (H, W, 3), as ``lab``."""
-        with self._stream():
+        with own_stream(self.device):
             L_t, up = self._upsampled(L, ab)
             out = torch.empty((3, *L.shape), dtype=torch.uint8, device=self.device)
             for band in bands(*L.shape, BAND_PIXELS):
@@ -117,7 +107,7 @@ class DeviceLab:
         """As ``finish``, but straight to the encoder's planes (``media.pixels.YuvLayout``: Y, Cb, Cr),
         so the frame crosses to the host once, in its final format, and the CPU converts nothing.
         From RGB in floats: no rounding to 8 bits on the way to a 10-bit output."""
-        with self._stream():
+        with own_stream(self.device):
             L_t, up = self._upsampled(L, ab)
             h, w = L.shape
             sy = layout.sub_y

@@ -15,13 +15,27 @@ one OpenCV thread, and the encoder takes FFmpeg's automatic thread count.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass
 
 import cv2
 import torch
 
 MAX_CPU_WORKERS = 4
+_local = threading.local()
+
+
+def own_stream(device: torch.device):
+    """Run the CUDA work of the block on a stream of the calling thread's own: beside the network's
+    batches and the other threads' work, not queued behind them on the default stream (a no-op off CUDA)."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    streams = _local.__dict__.setdefault("streams", {})
+    if device not in streams:
+        streams[device] = torch.cuda.Stream(device)
+    return torch.cuda.stream(streams[device])
 
 
 @dataclass(frozen=True)

@@ -15,34 +15,20 @@ compared on any machine.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
 from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..threads import own_stream
 from .flow import FB_ABSOLUTE, FB_RELATIVE, MB_ABSOLUTE, MB_RELATIVE, PHOTO_TOLERANCE, Flows, PairFlow
-
-_local = threading.local()
-
-
-def _on_own_stream(device: torch.device):
-    """A CUDA stream of the calling thread's own (flows are judged on several threads at once)."""
-    if device.type != "cuda":
-        return contextlib.nullcontext()
-    streams = _local.__dict__.setdefault("streams", {})
-    if device not in streams:
-        streams[device] = torch.cuda.Stream(device)
-    return torch.cuda.stream(streams[device])
-
 
 @torch.inference_mode()
 def judge(f: Flows, device: torch.device) -> PairFlow:
     """As ``flow.judge``, the maps left on ``device`` (fw and bw (h, w, 2), trust (h, w)); no
     ``valid`` mask (the metrics judge on the CPU). Waits for its own work alone."""
-    with _on_own_stream(device):
+    with own_stream(device):
         def up(array):
             return torch.from_numpy(np.ascontiguousarray(array, np.float32)).to(device)
 
