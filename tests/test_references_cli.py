@@ -215,7 +215,8 @@ def test_references_smoothed_on_the_device_agree_with_the_cpu(cli, two_shots, tm
         assert code == 0, output
         outputs[where] = ab_of(decoded_rgb(out))
     assert len(outputs["cpu"]) == len(outputs["device"]) == len(frames)
-    assert np.abs(outputs["device"] - outputs["cpu"]).mean() < 0.5
+    difference = np.abs(outputs["device"] - outputs["cpu"]).mean()
+    assert 0 < difference < 0.5  # torch's smoother did run, and agrees
     assert np.abs(np.median(outputs["device"][:12].reshape(-1, 2), axis=0) - TARGET).max() < 6  # its shot follows
 
 
@@ -347,9 +348,14 @@ def test_segments_carry_a_keyframe_with_no_context_and_none_ahead(cli, two_shots
 
 
 @pytest.mark.slow  # 30 s on 2 cores: the smoothed variant of the segment tests above
-def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece(cli, two_shots, tmp_path):
+def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece(cli, two_shots, tmp_path,
+                                                                                monkeypatch):
     """Smoothed, a segment decodes context on both sides, and its smoother follows the motion on the
     guide's steps, whose tracker the segment restores from the one before: pixel for pixel one piece."""
+    from vidcolor.batch import resumable
+
+    real, segments = resumable.colorize_segment, []
+    monkeypatch.setattr(resumable, "colorize_segment", lambda *a, **k: segments.append(1) or real(*a, **k))
     frames, refs = decoded_rgb(two_shots), tmp_path / "refs"
     refs.mkdir()
     for n in (3, 13):
@@ -357,8 +363,12 @@ def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece
     run = ("--codec", "ffv1", "--references", refs)
     whole, out = tmp_path / "whole.mkv", tmp_path / "out.mkv"
     assert cli(two_shots, "-o", whole, *run)[0] == 0
+    assert not segments
     code, output = cli(two_shots, "-o", out, *run, "--segment-seconds", "0.4")
     assert code == 0, output
+    assert len(segments) >= 2  # in pieces indeed (their edges fall where the shots and context allow)
+    guided = ab_of(decoded_rgb(out))
+    assert np.abs(np.median(guided[:12].reshape(-1, 2), axis=0) - TARGET).max() < 6  # the references hold
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
 
 
