@@ -17,6 +17,8 @@ batches instead of queueing behind them on the default stream.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -154,13 +156,20 @@ def to_yuv(rgb: torch.Tensor, layout, beyond: tuple[int, int] = (0, 0)) -> tuple
     return y, chroma[0], chroma[1]
 
 
-_TAPS = (1.0, 3.0, 3.0, 1.0)
+@lru_cache(maxsize=8)
+def _taps(device: torch.device) -> torch.Tensor:
+    """swscale's [1 3 3 1] / 8, made once a device: a tensor made per call would be copied up, and
+    wait for the stream."""
+    taps = torch.tensor((1.0, 3.0, 3.0, 1.0), device=device) / 8.0
+    if device.type == "cuda":  # read from every thread's stream: made before any reads it
+        torch.cuda.current_stream(device).synchronize()
+    return taps
 
 
 def _half(planes: torch.Tensor, across: bool, down: bool, beyond: tuple[int, int]) -> torch.Tensor:
     """(C, h, w) -> halved across and/or down with [1 3 3 1] / 8; the rows ``beyond`` the band are read
     by the filter, and replicated where the picture has none."""
-    taps = torch.tensor(_TAPS, device=planes.device) / 8.0
+    taps = _taps(planes.device)
     x = planes[:, None]
     if across:
         x = F.conv2d(F.pad(x, (1, 1, 0, 0), mode="replicate"), taps.view(1, 1, 1, 4), stride=(1, 2))

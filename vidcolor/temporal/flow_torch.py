@@ -82,9 +82,9 @@ def sample(img: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
     """``img`` (C, h, w) at the pixel positions ``at`` (2, h, w) of a picture of its size: bilinear,
     borders replicated (callers mask them), as ``flow.sample``."""
     h, w = img.shape[1:]
-    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=at.device).view(2, 1, 1)
-    grid_ = (at * scale - 1.0).permute(1, 2, 0)[None]
-    return F.grid_sample(img[None], grid_, mode="bilinear", padding_mode="border", align_corners=True)[0]
+    # Scaled by Python numbers: a tensor made of them would be copied up, and wait for the stream.
+    grid_ = torch.stack((at[0] * (2.0 / max(w - 1, 1)) - 1.0, at[1] * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
+    return F.grid_sample(img[None], grid_[None], mode="bilinear", padding_mode="border", align_corners=True)[0]
 
 
 def landed(at: torch.Tensor) -> torch.Tensor:

@@ -103,6 +103,6 @@ def _at_size(flow: torch.Tensor, weight: torch.Tensor, h: int, w: int):
     if (fh, fw) == (h, w):
         return positions(flow), weight
     flow = F.interpolate(flow[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-    flow = flow * torch.tensor([w / fw, h / fh], device=flow.device).view(2, 1, 1)
+    flow = torch.stack((flow[0] * (w / fw), flow[1] * (h / fh)))
     weight = F.interpolate(weight[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
     return grid(h, w, flow.device) + flow, weight
