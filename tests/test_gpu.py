@@ -171,3 +171,36 @@ def test_the_web_preset_encodes_with_nvenc_or_says_why_not(tiny_weights, tmp_pat
         assert "encoding with h264_nvenc" in notes
     else:
         assert "no NVENC" in notes
+
+
+def test_a_blend_on_the_gpu_waits_for_it_once():
+    """Each smoothed frame's blend queues its work and waits once, for its result (issue 22: every
+    wait stops the thread until its stream is done, other frames' blends queued before included).
+    A tensor made of constants per call would be copied up and wait each time."""
+    import warnings
+
+    from vidcolor.temporal.smoother_torch import DeviceBlend
+
+    device = torch.device("cuda")
+    gen = torch.Generator(device).manual_seed(0)
+
+    def rand(*shape, scale=1.0):
+        return torch.rand(shape, device=device, generator=gen) * scale
+
+    own = rand(2, 64, 64, scale=40)
+    # Two steps each way, the flow at a size of its own (resized for the blend, as the pipeline's is).
+    sides = [[(rand(2, 64, 64, scale=40), rand(2, 48, 80, scale=3), rand(48, 80)) for _ in range(2)]
+             for _ in range(2)]
+    blend = DeviceBlend(device)
+    blend.blend(own, sides, [1.0, 0.8, 0.4], True)  # the first call makes the cached grids
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = blend.blend(own, sides, [1.0, 0.8, 0.4], True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    waits = [w for w in caught if "synchroniz" in str(w.message)]
+    assert out.shape == (64, 64, 2) and np.isfinite(out).all()
+    assert len(waits) == 1, [str(w.message) for w in waits]
