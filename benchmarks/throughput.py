@@ -250,7 +250,7 @@ def main() -> int:
     p.add_argument("--no-before", action="store_true", help="skip the runs with OpenCV's Lab and NCHW")
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     p.add_argument("--encoders", default="", help="with --ceiling: CODEC[:PRESET],... each timed alone on the "
-                   "colorized frames (e.g. libx264:medium,libx264:faster,h264_nvenc:p5)")
+                   "colorized frames of the last of --sizes (e.g. libx264:medium,libx264:faster,h264_nvenc:p5)")
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vidcolor-bench-"))
@@ -369,7 +369,8 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
     n = args.frames
     print(f"Ceiling: the pipeline with an instant stand-in for the network; {n} frames; {available_cores()} cores; "
           f"torch {torch.__version__}, PyAV {av.__version__}, OpenCV {cv2.__version__}")
-    for size in args.sizes.split(","):
+    sizes = args.sizes.split(",")
+    for size in sizes:
         width, height = (int(x) for x in size.lower().split("x"))
         frames = sample_frames(n, width, height)
         film = write_film(tmp / f"ceiling_{size}.mp4", frames)
@@ -408,7 +409,7 @@ def ceiling(args, weights: Path, tmp: Path) -> int:
         outside = sum(best[name].cpu for name in STAGES if name != "network")
         print(f"    outside the network {1000 * outside / n:7.1f} ms CPU per frame: at most "
               f"{available_cores() * n / outside:.1f} frames/s on {available_cores()} cores")
-        if args.encoders:
+        if args.encoders and size == sizes[-1]:
             encoders(args, net, kept["colored"], width, height, tmp)
     return 0
 
