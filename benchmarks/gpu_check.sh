@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 9.5 with the install):
+# Issue 22's measurements on a lent GPU machine, in one call of the device tool (about 6 minutes, at most 10 with the install):
 #
 #   run(command="bash benchmarks/gpu_check.sh", carry=[".whl", ".before"], timeout_s=600)
 #
@@ -28,17 +28,19 @@ fi
 export PYTHONPATH=${SITE:+$SITE:}$PWD
 
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
-    BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 6"
+    BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 0"
     CEIL="--arch tiny --size 64 --frames 12 --sizes 160x96,320x192"
     SMOOTH="--arch tiny --size 64 --width 320 --height 192 --frames 8"
+    MALLOC="--arch tiny --size 64 --width 320 --height 192 --frames 24"
     PRECISION=fp32 TESTS="tests/test_gpu.py tests/test_lab_torch.py::test_planes_made_in_torch_are_what_swscale_makes"
 else
     # The issue's film: modelscope's architecture (ConvNeXt-L) at 512 on 1080p, bf16.
-    BIG="--arch large --size 512 --width 1920 --height 1080 --frames 160 --memory-frames 48"
+    BIG="--arch large --size 512 --width 1920 --height 1080 --frames 160 --memory-frames 0"
     # 640x360 beside 1080p: the ceiling where the pixels cost little, the fixed cost of a frame (Python,
     # kernel launches, waits) that more cores do not share out.
     CEIL="--arch large --size 512 --frames 160 --sizes 640x360,1920x1080"
     SMOOTH="--frames 24 --size 512 --width 1920 --height 1080"
+    MALLOC="--arch large --size 512 --width 1920 --height 1080 --frames 384"
     PRECISION=bf16 TESTS="tests/test_gpu.py"
 fi
 
@@ -58,8 +60,8 @@ step machine 30 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version
 # OpenCV's (within 0.5 ab), NVENC or its notice.
 step tests 110 python3 -m pytest -q -p no:cacheprovider -o addopts="" $TESTS
 # End to end against the network alone, smoothed and not, the web preset (NVENC where it opens);
-# beside it the path before (OpenCV's Lab and blend on the CPU, NCHW); peak RSS and GPU memory.
-step throughput 180 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
+# beside it the path before (OpenCV's Lab and blend on the CPU, NCHW).
+step throughput 150 python3 benchmarks/throughput.py --device "$DEVICE" --precision $PRECISION $BIG \
     --repeat 1 --no-naive
 # The pipeline with an instant stand-in for the network: what it sustains by itself (issue 22: at
 # least 1.25 x the network alone), smoothed, not, and with a keyframe (the references' guiding on
@@ -71,10 +73,13 @@ libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
 # The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
 # in the same lease: the before/after of issue 22.
 if [ -d .before ]; then
-    step before 90 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
-        --device "$DEVICE" --precision $PRECISION ${BIG/--memory-frames 48/--memory-frames 0} --repeat 1 --no-before
+    step before 80 env PYTHONPATH="${SITE:+$SITE:}$PWD/.before" python3 .before/benchmarks/throughput.py \
+        --device "$DEVICE" --precision $PRECISION $BIG --repeat 1 --no-before
 fi
 # The smoother alone at 1080p: the flow judged in NumPy and on the GPU, DIS's share, the blends.
 step smoothing 40 python3 benchmarks/smoothing_cost.py --device "$DEVICE" --precision $PRECISION \
     $SMOOTH --flow-presets fast --repeat 1
+# Peak RSS and GPU memory of a whole run, flat or not over 384 frames, and the kernel's CPU time, under
+# vidcolor's malloc policy (two arenas), the one before it (mmap from 1 MiB) and glibc's default.
+step malloc 70 python3 benchmarks/malloc_policy.py --device "$DEVICE" --precision $PRECISION $MALLOC
 echo "done $(date -u +%T); logs in $OUT"

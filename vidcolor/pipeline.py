@@ -26,7 +26,7 @@ from .media.probe import frame_rate, open_input, video_stream
 from .media.sequence import is_pattern
 from .media.streams import StreamPlan, plan_streams
 from .media.timeline import Span, make_span, parse_time
-from .memory import keep_large_arrays_on_mmap
+from .memory import share_malloc_arenas
 from .metrics import Report
 from .metrics.video import NEEDS_REFERENCE, time_ranges
 from .models import DEFAULT_MODEL, Colorizer
@@ -309,7 +309,7 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run.
     Frames written count in ``task``, else in a task of their own in ``progress`` (of ``total``)."""
-    keep_large_arrays_on_mmap()
+    share_malloc_arenas()
     writer = VideoWriter(tmp, dst, src, container, stream, settings, span, plan,
                          interlace.output_rate(frame_rate(stream)))
     try:
