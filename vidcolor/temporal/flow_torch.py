@@ -67,10 +67,22 @@ def grid(h: int, w: int, device: torch.device) -> torch.Tensor:
     """Pixel coordinates (2, h, w): x then y."""
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device),
                             torch.arange(w, dtype=torch.float32, device=device), indexing="ij")
-    made = torch.stack([xs, ys])
-    if device.type == "cuda":  # shared by every thread's stream: made before any reads it
-        torch.cuda.current_stream(device).synchronize()
-    return made
+    return _made(torch.stack([xs, ys]))
+
+
+@lru_cache(maxsize=16)
+def _bounds(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(2 / (size - 1), size - 1) of x and y, each (2, 1, 1): made once, not copied up each call."""
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=torch.float32, device=device)
+    last = torch.tensor([w - 1, h - 1], dtype=torch.float32, device=device)
+    return _made(scale.view(2, 1, 1)), _made(last.view(2, 1, 1))
+
+
+def _made(t: torch.Tensor) -> torch.Tensor:
+    """A cached tensor, made before any thread's stream reads it."""
+    if t.device.type == "cuda":
+        torch.cuda.current_stream(t.device).synchronize()
+    return t
 
 
 def positions(flow: torch.Tensor) -> torch.Tensor:
@@ -79,16 +91,16 @@ def positions(flow: torch.Tensor) -> torch.Tensor:
 
 
 def sample(img: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
-    """``img`` (C, h, w) at the pixel positions ``at`` (2, h, w) of a picture of its size: bilinear,
-    borders replicated (callers mask them), as ``flow.sample``."""
-    h, w = img.shape[1:]
-    # Scaled by Python numbers: a tensor made of them would be copied up, and wait for the stream.
-    grid_ = torch.stack((at[0] * (2.0 / max(w - 1, 1)) - 1.0, at[1] * (2.0 / max(h - 1, 1)) - 1.0), dim=-1)
-    return F.grid_sample(img[None], grid_[None], mode="bilinear", padding_mode="border", align_corners=True)[0]
+    """``img`` (C, h, w), or a batch (N, C, h, w), at the pixel positions ``at`` ((2, h, w), or (N, 2, h, w))
+    of a picture of its size: bilinear, borders replicated (callers mask them), as ``flow.sample``."""
+    if img.dim() == 3:
+        return sample(img[None], at[None])[0]
+    scale, _ = _bounds(*img.shape[-2:], at.device)
+    return F.grid_sample(img, (at * scale - 1.0).permute(0, 2, 3, 1), mode="bilinear", padding_mode="border",
+                         align_corners=True)
 
 
 def landed(at: torch.Tensor) -> torch.Tensor:
-    """1 where the positions ``at`` lie inside their picture, else 0."""
-    h, w = at.shape[1:]
-    x, y = at[0], at[1]
-    return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()
+    """1 where the positions ``at`` (2, h, w) lie inside their picture, else 0."""
+    _, last = _bounds(*at.shape[1:], at.device)
+    return ((at >= 0) & (at <= last)).all(0).float()

@@ -68,18 +68,19 @@ class DeviceBlend:
         """As ``smoother._blend``: frame t's ab averaged with its neighbours' warped onto it."""
         with self._on_stream():
             _, h, w = own.shape
-            ab = own.clone()
-            den = torch.ones((h, w), device=self.device)
-            mag = torch.hypot(own[0], own[1])
+            fars, flows, trusts = [], [], []
             for side in sides:
                 flow = trust = None
                 for k, (far, step_flow, step_trust) in enumerate(side, 1):
                     flow, trust = _chain(flow, trust, step_flow, step_trust)
-                    at, weight = _at_size(flow, trust * weights[k], h, w)
-                    warped = sample(far, at)
-                    ab.addcmul_(warped, weight)
-                    den += weight
-                    mag.addcmul_(torch.hypot(warped[0], warped[1]), weight)
+                    fars.append(far), flows.append(flow), trusts.append(trust * weights[k])
+            # Every neighbour resized, warped and weighed at once: a few kernels a frame, not a few a
+            # neighbour (on a GPU each costs the CPU its launch).
+            at, weight = _at_size(torch.stack(flows), torch.stack(trusts), h, w)
+            warped = sample(torch.stack(fars), at)
+            ab = own + (warped * weight[:, None]).sum(0)
+            den = weight.sum(0) + 1.0
+            mag = torch.hypot(own[0], own[1]) + (torch.hypot(warped[:, 0], warped[:, 1]) * weight).sum(0)
             ab /= den
             if preserve_chroma:
                 gain = (mag / den / torch.hypot(ab[0], ab[1]).clamp_(min=1e-6)).clamp_(1.0, MAX_CHROMA_GAIN)
@@ -92,17 +93,16 @@ def _chain(flow, trust, step_flow, step_trust):
     if flow is None:
         return step_flow, step_trust
     at = positions(flow)
-    chained = sample(step_flow, at) + flow
-    chained_trust = sample(step_trust[None], at)[0] * trust * landed(at)
-    return chained, chained_trust
+    moved = sample(torch.cat((step_flow, step_trust[None])), at)  # flow and trust in one pass
+    return moved[:2] + flow, moved[2] * trust * landed(at)
 
 
-def _at_size(flow: torch.Tensor, weight: torch.Tensor, h: int, w: int):
-    """As ``flow.at_size``: positions along ``flow`` and ``weight`` at the chroma's h x w."""
-    fh, fw = flow.shape[1:]
-    if (fh, fw) == (h, w):
-        return positions(flow), weight
-    flow = F.interpolate(flow[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-    flow = torch.stack((flow[0] * (w / fw), flow[1] * (h / fh)))
-    weight = F.interpolate(weight[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
-    return grid(h, w, flow.device) + flow, weight
+def _at_size(flows: torch.Tensor, weights: torch.Tensor, h: int, w: int):
+    """As ``flow.at_size``, for a batch: positions along ``flows`` (N, 2, fh, fw) and ``weights``
+    (N, fh, fw) at the chroma's h x w."""
+    fh, fw = flows.shape[-2:]
+    if (fh, fw) != (h, w):
+        flows = F.interpolate(flows, size=(h, w), mode="bilinear", align_corners=False)
+        flows = torch.stack((flows[:, 0] * (w / fw), flows[:, 1] * (h / fh)), dim=1)
+        weights = F.interpolate(weights[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+    return grid(h, w, flows.device) + flows, weights
