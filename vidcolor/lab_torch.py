@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .lab import bands
-from .threads import own_stream
+from .threads import own_stream, shared
 
 # OpenCV's sRGB <-> XYZ (D65) matrices and white point (imgproc/src/color_lab.cpp).
 _RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
@@ -158,12 +158,8 @@ def to_yuv(rgb: torch.Tensor, layout, beyond: tuple[int, int] = (0, 0)) -> tuple
 
 @lru_cache(maxsize=8)
 def _taps(device: torch.device) -> torch.Tensor:
-    """swscale's [1 3 3 1] / 8, made once a device: a tensor made per call would be copied up, and
-    wait for the stream."""
-    taps = torch.tensor((1.0, 3.0, 3.0, 1.0), device=device) / 8.0
-    if device.type == "cuda":  # read from every thread's stream: made before any reads it
-        torch.cuda.current_stream(device).synchronize()
-    return taps
+    """swscale's [1 3 3 1] / 8."""
+    return shared(torch.tensor((1.0, 3.0, 3.0, 1.0), device=device) / 8.0)
 
 
 def _half(planes: torch.Tensor, across: bool, down: bool, beyond: tuple[int, int]) -> torch.Tensor:

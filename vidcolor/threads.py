@@ -38,6 +38,14 @@ def own_stream(device: torch.device):
     return torch.cuda.stream(streams[device])
 
 
+def shared(t: torch.Tensor) -> torch.Tensor:
+    """A tensor made once and read by every thread's stream (a cached constant): finished before
+    any of them reads it. Made per call instead, it would be copied up, and wait, each time."""
+    if t.device.type == "cuda":
+        torch.cuda.current_stream(t.device).synchronize()
+    return t
+
+
 @dataclass(frozen=True)
 class ThreadPlan:
     workers: int  # network replicas running at once

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..threads import own_stream
+from ..threads import own_stream, shared
 from .flow import FB_ABSOLUTE, FB_RELATIVE, MB_ABSOLUTE, MB_RELATIVE, PHOTO_TOLERANCE, Flows, PairFlow
 
 @torch.inference_mode()
@@ -67,22 +67,15 @@ def grid(h: int, w: int, device: torch.device) -> torch.Tensor:
     """Pixel coordinates (2, h, w): x then y."""
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device),
                             torch.arange(w, dtype=torch.float32, device=device), indexing="ij")
-    return _made(torch.stack([xs, ys]))
+    return shared(torch.stack([xs, ys]))
 
 
 @lru_cache(maxsize=16)
 def _bounds(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(2 / (size - 1), size - 1) of x and y, each (2, 1, 1): made once, not copied up each call."""
+    """(2 / (size - 1), size - 1) of x and y, each (2, 1, 1)."""
     scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], dtype=torch.float32, device=device)
     last = torch.tensor([w - 1, h - 1], dtype=torch.float32, device=device)
-    return _made(scale.view(2, 1, 1)), _made(last.view(2, 1, 1))
-
-
-def _made(t: torch.Tensor) -> torch.Tensor:
-    """A cached tensor, made before any thread's stream reads it."""
-    if t.device.type == "cuda":
-        torch.cuda.current_stream(t.device).synchronize()
-    return t
+    return shared(scale.view(2, 1, 1)), shared(last.view(2, 1, 1))
 
 
 def positions(flow: torch.Tensor) -> torch.Tensor:

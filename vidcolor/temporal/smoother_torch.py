@@ -73,7 +73,9 @@ class DeviceBlend:
                 flow = trust = None
                 for k, (far, step_flow, step_trust) in enumerate(side, 1):
                     flow, trust = _chain(flow, trust, step_flow, step_trust)
-                    fars.append(far), flows.append(flow), trusts.append(trust * weights[k])
+                    fars.append(far)
+                    flows.append(flow)
+                    trusts.append(trust * weights[k])
             # Every neighbour resized, warped and weighed at once: a few kernels a frame, not a few a
             # neighbour (on a GPU each costs the CPU its launch).
             at, weight = _at_size(torch.stack(flows), torch.stack(trusts), h, w)
