@@ -41,7 +41,8 @@ def judge(f: Flows, device: torch.device) -> PairFlow:
 
 
 def _squared(v: torch.Tensor) -> torch.Tensor:
-    return v[0] * v[0] + v[1] * v[1]
+    """x * x + y * y of a (2, h, w) field, in two calls, not seven."""
+    return v.square().sum(0)
 
 
 def _ramp(relative: torch.Tensor) -> torch.Tensor:
@@ -52,11 +53,12 @@ def _ramp(relative: torch.Tensor) -> torch.Tensor:
 def _trust(fw, bw, at, L0, L1):
     """As ``flow.occlusion_tests`` and ``flow.trust``, on ``fw``'s frame (``at``: ``positions(fw)``)."""
     bw_at = sample(bw, at)
-    fb = _squared(fw + bw_at) / (FB_RELATIVE * (_squared(fw) + _squared(bw_at)) + FB_ABSOLUTE)
+    fw2 = _squared(fw)
+    fb = _squared(fw + bw_at) / (FB_RELATIVE * (fw2 + _squared(bw_at)) + FB_ABSOLUTE)
     du, dv = torch.zeros_like(fw), torch.zeros_like(fw)
     du[:, :, :-1] = fw[:, :, 1:] - fw[:, :, :-1]
     dv[:, :-1] = fw[:, 1:] - fw[:, :-1]
-    mb = (_squared(du) + _squared(dv)) / (MB_RELATIVE * _squared(fw) + MB_ABSOLUTE)
+    mb = (_squared(du) + _squared(dv)) / (MB_RELATIVE * fw2 + MB_ABSOLUTE)
     found = (L0 - sample(L1[None], at)[0]).abs()
     photo = F.avg_pool2d(F.pad(found[None, None], (1, 1, 1, 1), mode="reflect"), 3, stride=1)[0, 0]
     return _ramp(fb) * _ramp(mb) * _ramp(photo / PHOTO_TOLERANCE) * landed(at)
