@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 from functools import lru_cache
 
@@ -31,7 +32,10 @@ MMAP_THRESHOLD = 1 << 20  # the policy before, for ``benchmarks/malloc_policy.py
 @lru_cache(maxsize=1)
 def share_malloc_arenas() -> bool:
     """Limit glibc to ``ARENAS`` arenas (once per process, before the run's threads start);
-    False where there is no glibc."""
+    False where there is no glibc, or where glibc's allocator was tuned through the environment
+    (``MALLOC_ARENA_MAX``, ``GLIBC_TUNABLES``...): whoever did that keeps their settings."""
+    if any(name.startswith("MALLOC_") for name in os.environ) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
     return _mallopt(_M_ARENA_MAX, ARENAS)
 
 
