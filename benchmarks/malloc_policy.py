@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ARCHS, natural_ab, random_weights, sample_frames, write_film  # noqa: E402
 
 POLICIES = ("arenas", "mmap", "glibc")
+M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 1 << 20  # mallopt(3): the policy before
 
 
 def child(a: argparse.Namespace) -> int:
@@ -41,9 +42,9 @@ def child(a: argparse.Namespace) -> int:
     if a.policy != "arenas":
         pipeline.share_malloc_arenas = lambda: False
         if a.policy == "mmap":
-            memory._mallopt(memory._M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD)
+            memory._mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     import torch
-    from throughput import stand_in
+    from throughput import peak_rss_mb, stand_in
     from vidcolor import Colorizer, colorize_video
     from vidcolor.threads import apply as apply_threads
 
@@ -59,7 +60,7 @@ def child(a: argparse.Namespace) -> int:
 
     def sample_rss() -> None:
         while True:
-            samples.append(rss_mb("VmRSS"))
+            samples.append(rss_mb())
             time.sleep(0.25)
     threading.Thread(target=sample_rss, daemon=True).start()
     before, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -73,17 +74,17 @@ def child(a: argparse.Namespace) -> int:
         "user_ms": 1000 * (after.ru_utime - before.ru_utime) / n,
         "sys_ms": 1000 * (after.ru_stime - before.ru_stime) / n,
         "faults": (after.ru_minflt - before.ru_minflt) / n,
-        "peak_mb": rss_mb("VmHWM"),
+        "peak_mb": round(peak_rss_mb()),
         "quarters": [samples[max(0, round(len(samples) * q) - 1)] for q in (0.25, 0.5, 0.75, 1.0)],
         "gpu_mb": gpu,
     }))
     return 0
 
 
-def rss_mb(field: str) -> int:
-    """This process's resident memory now (VmRSS) or at its peak (VmHWM), in MiB."""
+def rss_mb() -> int:
+    """This process's resident memory now, in MiB (its peak: ``throughput.peak_rss_mb``)."""
     status = Path("/proc/self/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field + ":"))) // 1024
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) // 1024
 
 
 def main() -> int:

@@ -23,10 +23,8 @@ import os
 import sys
 from functools import lru_cache
 
-_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 ARENAS = 2
-MMAP_THRESHOLD = 1 << 20  # the policy before, for ``benchmarks/malloc_policy.py`` to compare
 
 
 @lru_cache(maxsize=1)
