@@ -10,7 +10,7 @@
 # vidcolor needs travels as wheels in .whl/ (ignored by git), fetched beforehand on this side with
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl \
-#     av==18.1.0 spandrel==0.4.2 spandrel_extra_arches==0.2.0 cloup==4.0.0 click==8.5.1
+#     av==18.1.0 spandrel==0.4.2 spandrel_extra_arches==0.2.0 cloup==4.0.0 click==8.5.1 py-spy==0.4.3
 #   pip wheel --no-deps timecode==1.5.1 -w .whl
 # Everything it prints is also in $OUT (one log per step). A dry run on any machine, small and on
 # the CPU: DEVICE=cpu QUICK=1 bash benchmarks/gpu_check.sh
@@ -20,12 +20,12 @@ DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 SITE=
-if [ -d .whl ] && ! python3 -c "import av, spandrel_extra_arches, cloup, timecode" 2>/dev/null; then
+if [ -d .whl ] && ! { python3 -c "import av, spandrel_extra_arches, cloup, timecode" 2>/dev/null && command -v py-spy >/dev/null; }; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
         .whl/*.whl || exit 1
     SITE=/tmp/site
 fi
-export PYTHONPATH=${SITE:+$SITE:}$PWD
+export PYTHONPATH=${SITE:+$SITE:}$PWD PATH=${SITE:+$SITE/bin:}$PATH
 
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, small
     BIG="--arch tiny --size 64 --width 320 --height 192 --frames 12 --memory-frames 0"
@@ -67,7 +67,8 @@ step throughput 150 python3 benchmarks/throughput.py --device "$DEVICE" --precis
 # least 1.25 x the network alone), smoothed, not, and with a keyframe (the references' guiding on
 # the CPU threads), each stage's milliseconds, and the encoders alone at 1080p (x264
 # with 8 threads, and in 2 or 4 pieces at once, as segments joined by packet copy would be).
-step ceiling 120 python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+# Under py-spy (benchmarks/gil_share.py): how much of the wall time a thread holds the GIL, and where.
+step ceiling 120 python3 benchmarks/gil_share.py --raw "$OUT/ceiling_gil.txt" -- python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
     --repeat 1 --encoders libx264:medium,libx264:faster,libx264:veryfast,libx264:veryfast@8,libx264:veryfast@8x2,\
 libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
 # The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
