@@ -418,7 +418,9 @@ def encoders(args, net: Colorizer, colored: list[np.ndarray], width: int, height
     """Each encoder of ``--encoders`` alone on the colorized frames, already in yuv420p.
 
     A spec is CODEC[:SPEED][@THREADS][xPIECES]: THREADS encoder threads (default: the plan's), and
-    the film cut in PIECES encoded at once, as segments joined by packet copy would be."""
+    the film cut in PIECES encoded at once, as segments joined by packet copy would be. Beside the
+    speed, the CPU time of the thread that feeds and muxes each piece (the pipeline's writer): the
+    serial part, which more encoder threads do not share out."""
     frames = [av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p") for rgb in colored]
     print(f"  encoders alone on {len(frames)} colorized yuv420p frames (plan: {net.threads.encoder_threads or 'automatic'}"
           " threads):")
@@ -434,12 +436,15 @@ def encoders(args, net: Colorizer, colored: list[np.ndarray], width: int, height
         share = -(-len(frames) // pieces)
         parts = [(tmp / f"encoder{k}.mp4", frames[k * share:(k + 1) * share]) for k in range(pieces)]
         with Clock(torch.device("cpu")) as clock, ThreadPoolExecutor(pieces) as pool:
-            list(pool.map(lambda part: encode_piece(settings, threads, *part), parts))
+            feeding = list(pool.map(lambda part: encode_piece(settings, threads, *part), parts))
         size = sum(path.stat().st_size for path, _ in parts)
-        print(f"    {spec:26s} {fps(len(frames), clock)}; {size / len(frames) / 1024:6.1f} KiB a frame")
+        print(f"    {spec:26s} {fps(len(frames), clock)}; {size / len(frames) / 1024:6.1f} KiB a frame; "
+              f"writer thread {1000 * max(feeding) / share:5.1f} ms CPU a frame")
 
 
-def encode_piece(settings: EncodeSettings, threads: int, path: Path, frames: list[av.VideoFrame]) -> None:
+def encode_piece(settings: EncodeSettings, threads: int, path: Path, frames: list[av.VideoFrame]) -> float:
+    """Seconds of CPU the calling thread spent: the encoder's other threads not counted."""
+    start = time.thread_time()
     with av.open(str(path), "w") as out:
         s = out.add_stream(settings.codec, rate=24, options=settings.options())
         s.height, s.width, s.pix_fmt = frames[0].height, frames[0].width, settings.pix_fmt
@@ -448,6 +453,7 @@ def encode_piece(settings: EncodeSettings, threads: int, path: Path, frames: lis
             frame.pts = i
             out.mux(s.encode(frame))
         out.mux(s.encode(None))
+    return time.thread_time() - start
 
 
 def memory(args, weights: Path, tmp: Path) -> int:
