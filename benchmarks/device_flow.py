@@ -27,10 +27,10 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import temporal_quality as tq  # noqa: E402
+from torch_calls import Calls  # noqa: E402
 
 from vidcolor.temporal import motion  # noqa: E402
 from vidcolor.temporal.flow import (FLOW_SIZE, FlowEstimator, Flows, PairFlow, dis_preset, judge,  # noqa: E402
@@ -107,16 +107,6 @@ def _smoothed(flow: torch.Tensor) -> torch.Tensor:
     n, c, h, w = flow.shape
     patches = F.unfold(F.pad(flow.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate"), 3)
     return patches.median(1).values.view(n, c, h, w)
-
-
-class Calls(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        return func(*args, **(kwargs or {}))
 
 
 def costs(lk: PyramidalLK, L0: np.ndarray, L1: np.ndarray, repeat: int) -> dict[str, float]:
