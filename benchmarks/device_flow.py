@@ -35,6 +35,7 @@ from torch_calls import Calls  # noqa: E402
 from vidcolor.temporal import motion  # noqa: E402
 from vidcolor.temporal.flow import (FLOW_SIZE, FlowEstimator, Flows, PairFlow, dis_preset, judge,  # noqa: E402
                                     match_levels, work_lightness)
+from vidcolor.temporal.flow_torch import grid, sample  # noqa: E402
 from vidcolor.temporal.motion import COLOR_FLOW  # noqa: E402
 
 COARSEST = 24  # pixels on the short side of the pyramid's top
@@ -72,7 +73,7 @@ class PyramidalLK:
             else:
                 fh, fw = flow.shape[-2:]
                 flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
-                flow = flow * torch.tensor([w / fw, h / fh], device=flow.device).view(1, 2, 1, 1)
+                flow = torch.stack((flow[:, 0] * (w / fw), flow[:, 1] * (h / fh)), 1)
             flow = self._refine(frames, targets, flow)
         return flow
 
@@ -89,14 +90,8 @@ class PyramidalLK:
         xx, yy = xx + self.ridge, yy + self.ridge
         det = xx * yy - xy * xy
         inverse = torch.stack((torch.stack((yy, -xy), 1), torch.stack((-xy, xx), 1)), 1) / det[:, None, None]
-        ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=torch.float32),
-                                torch.arange(w, device=flow.device, dtype=torch.float32), indexing="ij")
-        base = torch.stack((xs, ys))
-        scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=flow.device).view(1, 2, 1, 1)
         for _ in range(self.iterations):
-            at = (base + flow) * scale - 1.0
-            moved = F.grid_sample(targets, at.permute(0, 2, 3, 1), mode="bilinear", padding_mode="border",
-                                  align_corners=True)
+            moved = sample(targets, grid(h, w, flow.device) + flow)  # the smoother's sampling: cv2.remap's
             b = pooled(g * (frames - moved))
             flow = flow + (inverse * b[:, None]).sum(2)
         return _smoothed(flow)
