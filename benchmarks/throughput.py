@@ -436,10 +436,10 @@ def encoders(args, net: Colorizer, colored: list[np.ndarray], width: int, height
         share = -(-len(frames) // pieces)
         parts = [(tmp / f"encoder{k}.mp4", frames[k * share:(k + 1) * share]) for k in range(pieces)]
         with Clock(torch.device("cpu")) as clock, ThreadPoolExecutor(pieces) as pool:
-            feeding = list(pool.map(lambda part: encode_piece(settings, threads, *part), parts))
+            feeding = list(pool.map(lambda part: encode_piece(settings, threads, *part) / len(part[1]), parts))
         size = sum(path.stat().st_size for path, _ in parts)
         print(f"    {spec:26s} {fps(len(frames), clock)}; {size / len(frames) / 1024:6.1f} KiB a frame; "
-              f"writer thread {1000 * max(feeding) / share:5.1f} ms CPU a frame")
+              f"writer thread {1000 * max(feeding):5.1f} ms CPU a frame")
 
 
 def encode_piece(settings: EncodeSettings, threads: int, path: Path, frames: list[av.VideoFrame]) -> float:
