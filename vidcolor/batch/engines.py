@@ -7,18 +7,19 @@ more than ``capacity`` tasks at once, so each task finds an idle worker.
 from __future__ import annotations
 
 import ast
-import ctypes
 import inspect
 import multiprocessing
 import os
 import queue
 import signal
+import threading
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..errors import VidcolorError
+from ..lifeline import die_with_parent
 from ..threads import available_cores
 from .tasks import Worker
 
@@ -44,6 +45,8 @@ def default_jobs(device: str) -> int:
 def make_engine(name: str, jobs: int | None, device: str, address: str | None = None):
     if name == "local":
         return LocalEngine(jobs or default_jobs(device), device)
+    if name == "inline":
+        return InlineEngine()
     if name == "ray":
         return RayEngine(jobs, device, address)
     raise VidcolorError(f"unknown engine '{name}': use {' or '.join(ENGINES)}")
@@ -82,14 +85,11 @@ def _is_main_test(test: ast.expr) -> bool:
 _worker: Worker | None = None
 
 
-def _start_process(device: str | None, cores: list[int] | None, events) -> None:
+def _start_process(device: str | None, cores: list[int] | None, events, driver: int) -> None:
     global _worker
+    die_with_parent(driver)  # even on SIGKILL, instead of working on for nobody
     if hasattr(os, "sched_setaffinity") and cores:
         os.sched_setaffinity(0, cores)  # the thread plan then divides these cores only
-    try:  # die with the driver, even on SIGKILL, instead of working on for nobody
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, Linux
-    except (OSError, AttributeError):
-        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations are not the user's
     _worker = Worker(device, events)
@@ -136,7 +136,7 @@ class LocalEngine:
         slot = self._busy.index(False)
         if self._pools[slot] is None:
             self._pools[slot] = ProcessPoolExecutor(1, self._context, initializer=_start_process,
-                                                    initargs=(*self._setup[slot], self._events))
+                                                    initargs=(*self._setup[slot], self._events, os.getpid()))
         self._busy[slot] = True
         done: Future = Future()
 
@@ -174,6 +174,44 @@ class LocalEngine:
             pool.shutdown(wait=True, cancel_futures=True)
         self._events.close()
         self._events.cancel_join_thread()  # what no one will read is not waited for
+
+
+class InlineEngine:
+    """One worker on a thread of this process: for a driver that is itself a worker process (a
+    web job's), which would otherwise start Python, torch and the model a second time, and hold
+    both in memory. The thread is a daemon: a driver interrupted does not wait for its task."""
+
+    name = "inline"
+    capacity = 1
+    retries_on_death = 0  # the process is the driver's: if it dies, so does the batch
+    describe = "in the driver's process"
+
+    def __init__(self):
+        self._events: queue.Queue = queue.Queue()
+        self._worker = Worker(None, self._events)
+
+    def submit(self, task) -> Future:
+        done: Future = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(self._worker.run(task))
+            except BaseException as e:
+                done.set_exception(e)
+
+        threading.Thread(target=run, name="vidcolor-inline", daemon=True).start()
+        return done
+
+    def progress(self) -> list[tuple[tuple[str, int], int, bytes | None]]:
+        said = []
+        while True:
+            try:
+                said.append(self._events.get_nowait())
+            except queue.Empty:
+                return said
+
+    def close(self, interrupted: bool = False) -> None:
+        pass
 
 
 # -- Ray --------------------------------------------------------------------------------

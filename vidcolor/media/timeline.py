@@ -1,6 +1,7 @@
 """Which part of the input is colorized, and how its timestamps map to the output."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -125,6 +126,8 @@ def parse_time(text: str | float | None, what: str) -> float | None:
             value = (int(m[1] or 0) * 3600 + int(m[2]) * 60 + float(m[3])) if m else float(text)
         except ValueError:
             raise VidcolorError(f"{what} '{text}' is not a time (use seconds or HH:MM:SS.ms)") from None
+    if value is not None and not math.isfinite(value):
+        raise VidcolorError(f"{what} '{text}' is not a time (use seconds or HH:MM:SS.ms)")
     if value is not None and value < 0:
         raise VidcolorError(f"{what} must not be negative")
     return value

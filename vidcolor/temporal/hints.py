@@ -67,8 +67,8 @@ def read_hints(path, rate: Fraction, frames: int | None, frame_shape: tuple[int,
             raise VidcolorError(f"{where}: expected an object with frame (or time), x and y (or points), color")
         number = 0 if still and "frame" not in entry and "time" not in entry else _frame(entry, where, rate)
         if frames is not None and number >= frames:
-            raise VidcolorError(f"{where}: frame {number} ({clock(number / rate)}) is past the end of the film, "
-                                f"which has {frames} frames")
+            at = f" ({clock(number / rate)})" if number < 10**9 else ""  # no clock reaches 1e308 seconds
+            raise VidcolorError(f"{where}: frame {number}{at} is past the end of the film, which has {frames} frames")
         found.setdefault(number, []).append(_hint(entry, where, frame_shape))
     return found
 

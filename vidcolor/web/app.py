@@ -37,6 +37,7 @@ def create_app(config: ServeConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app):
         server.loop = asyncio.get_running_loop()
+        routes_previews.expire_previews(server.preview_folder)
         server.scheduler.start()
         try:
             yield
@@ -48,10 +49,10 @@ def create_app(config: ServeConfig) -> Starlette:
             server.store.close()
 
     async def refused(request: Request, exc: Refused | ApiError):
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse({"error": server.scrub(str(exc))}, status_code=exc.status)
 
     async def failed(request: Request, exc: VidcolorError):
-        return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse({"error": server.scrub(str(exc))}, status_code=422)
 
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Refused: refused, ApiError: refused, VidcolorError: failed})

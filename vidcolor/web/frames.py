@@ -3,7 +3,9 @@ worker process that keeps its model between calls, a frame colorized with a job'
 a film's keyframes, a result's steadiness measured."""
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import VidcolorError
+from ..lifeline import die_with_parent
 
 SHOWN = 1280  # the long side of a frame sent to the page, at most
 
@@ -139,30 +142,79 @@ def _quality(input: str, output: str, report: str, part: dict) -> dict:
 
 
 class Previews:
-    """One worker process for previews, started at the first one."""
+    """One worker process for previews, started at the first one. A worker that dies (killed, out
+    of memory) is replaced, and the request it had is tried once more in the new one."""
 
     def __init__(self):
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
 
-    def frames(self, path: Path, times: list[float] | None, model_options: dict, part: dict):
+    def frames(self, path: Path, times: list[float] | None, model_options: dict, part: dict) -> Future:
         return self._run(_preview, str(path), times, model_options, part)
 
-    def keyframes(self, path: Path, folder: Path, model_options: dict, part: dict):
+    def keyframes(self, path: Path, folder: Path, model_options: dict, part: dict) -> Future:
         return self._run(_keyframes, str(path), str(folder), model_options, part)
 
-    def clip(self, path: Path, folder: Path, start: float, seconds: float, options: dict):
+    def clip(self, path: Path, folder: Path, start: float, seconds: float, options: dict) -> Future:
         return self._run(_clip, str(path), str(folder), start, seconds, options)
 
-    def quality(self, input: Path, output: Path, report: Path, part: dict):
+    def quality(self, input: Path, output: Path, report: Path, part: dict) -> Future:
         return self._run(_quality, str(input), str(output), str(report), part)
 
-    def _run(self, function, *args):
-        if self._pool is None:
-            import multiprocessing
+    def _run(self, function, *args) -> Future:
+        result: Future = Future()
 
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.submit(function, *args)
+        def attempt(tries_left: int) -> None:
+            pool = self._live_pool()
+            try:
+                submitted = pool.submit(function, *args)
+            except BrokenProcessPool:  # it died between two requests
+                return died(pool, tries_left)
+            submitted.add_done_callback(lambda f: settle(f, pool, tries_left))
+
+        def settle(f: Future, pool, tries_left: int) -> None:
+            if result.done():  # cancelled: the page stopped waiting
+                return
+            error = f.exception()
+            if isinstance(error, BrokenProcessPool):
+                died(pool, tries_left)
+            elif error is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(f.result())
+
+        def died(pool, tries_left: int) -> None:
+            self._discard(pool)
+            if result.done():
+                return
+            if tries_left:
+                attempt(tries_left - 1)
+            else:
+                result.set_exception(VidcolorError("the preview worker died twice on this request (killed, or out "
+                                                   "of memory): try a smaller input size or a shorter preview"))
+
+        attempt(1)
+        return result
+
+    def _live_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+                import os
+
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=die_with_parent, initargs=(os.getpid(),))
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a broken pool (once: another request may have replaced it already)."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -18,18 +18,21 @@ class Refused(Exception):
 
 
 def under_roots(path: str, roots: tuple[Path, ...]) -> Path:
-    """``path`` (absolute) resolved, where it lies under one of ``roots``."""
+    """``path`` (absolute) resolved, where it lies under one of ``roots``. Outside them the answer
+    is the same whether the path exists or not, so that it tells nothing of the files there."""
     if not path or "\x00" in path:
         raise Refused(400, "no path given")
     given = Path(path)
     if not given.is_absolute():
         raise Refused(400, f"{path}: give an absolute path, under one of the roots")
     try:
-        real = given.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise Refused(404, f"{path}: no such file or folder") from None
-    if not any(real == root or real.is_relative_to(root) for root in roots):
+        real = given.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        real = None
+    if real is None or not any(real == root or real.is_relative_to(root) for root in roots):
         raise Refused(403, f"{path}: outside the folders this server may read")
+    if not real.exists():
+        raise Refused(404, f"{path}: no such file or folder")
     return real
 
 

@@ -82,10 +82,23 @@ def routes(server: Server) -> list[Route]:
         store.add_upload(upload_id, name, final, size)
         return JSONResponse({"id": upload_id, "name": name, "size": size}, status_code=201)
 
+    async def upload_one(request: Request):
+        """DELETE: the upload's file gone from the server (the jobs made from it keep their results)."""
+        upload_id = request.path_params["id"]
+        found = store.upload(upload_id)
+        if found is None:
+            raise ApiError(404, f"no upload {upload_id}")
+        if store.using(found["path"]):
+            raise ApiError(409, f"{found['name']}: a queued or running job uses this upload: cancel it first")
+        store.remove_upload(upload_id)
+        shutil.rmtree(uploads_folder / upload_id, ignore_errors=True)
+        return JSONResponse({"id": upload_id, "removed": True})
+
     return [
         Route("/", index),
         Route("/favicon.ico", favicon),
         Route("/api/config", api_config),
         Route("/api/files", files),
         Route("/api/uploads", upload, methods=["POST"]),
+        Route("/api/uploads/{id}", upload_one, methods=["DELETE"]),
     ]

@@ -68,7 +68,7 @@ def routes(server: Server) -> list[Route]:
 
     async def retry(request: Request):
         job = job_or_404(request.path_params["id"])
-        if job["state"] not in (FAILED, CANCELLED, DONE) or scheduler.running(job["id"]):
+        if job["state"] not in (FAILED, CANCELLED, DONE):
             raise ApiError(409, f"the job is {job['state']}: only a finished, failed or cancelled job can run again")
         job = store.update(job["id"], state=QUEUED, error=None, finished=None)
         scheduler.poke()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -17,11 +18,29 @@ from ..errors import VidcolorError
 from .server import ApiError, Server, model_of, part_of, seconds_of
 
 MAX_CLIP_SECONDS = 30.0  # a preview is a taste, not the run
+PREVIEW_LIFETIME = 24 * 3600.0  # seconds a preview's files are kept after it is made
+
+
+def expire_previews(folder: Path, lifetime: float = PREVIEW_LIFETIME) -> None:
+    """Remove the previews made more than ``lifetime`` seconds ago."""
+    now = time.time()
+    try:
+        made = [p for p in folder.iterdir() if p.is_dir() and now - p.stat().st_mtime > lifetime]
+    except OSError:  # no previews yet
+        return
+    for old in made:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def routes(server: Server) -> list[Route]:
     previews, preview_folder = server.previews, server.preview_folder
     body, source_of, checked_options = server.body, server.source_of, server.checked_options
+
+    def new_preview() -> Path:
+        expire_previews(preview_folder)
+        folder = preview_folder / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        return folder
 
     async def preview(request: Request):
         """Colorize a frame (``time``), or the first good frame of each shot (``"shots": true``),
@@ -29,6 +48,8 @@ def routes(server: Server) -> list[Route]:
         data = await body(request)
         path, name = source_of(data)
         options = checked_options(data.get("options"))
+        if "segment_seconds" in options:
+            raise ApiError(400, "option segment_seconds: a preview is made in one piece")
         if data.get("seconds") is not None:
             return await preview_clip(data, path, name, options)
         times = None if data.get("shots") else [seconds_of(data.get("time", 0), "time")]
@@ -36,9 +57,8 @@ def routes(server: Server) -> list[Route]:
             made = await asyncio.wrap_future(previews.frames(path, times, model_of(options), part_of(options)))
         except VidcolorError as e:
             raise ApiError(422, str(e)) from None
-        preview_id = uuid.uuid4().hex[:12]
-        folder = preview_folder / preview_id
-        folder.mkdir(parents=True)
+        folder = new_preview()
+        preview_id = folder.name
         frames = []
         for i, (seconds, before, after) in enumerate(made):
             (folder / f"{i}-before.png").write_bytes(before)
@@ -53,9 +73,8 @@ def routes(server: Server) -> list[Route]:
         start, seconds = seconds_of(data.get("time", 0), "time"), seconds_of(data["seconds"], "seconds")
         if not 0 < seconds <= MAX_CLIP_SECONDS:
             raise ApiError(400, f'"seconds" of a preview lie between 0 and {MAX_CLIP_SECONDS:g}')
-        preview_id = uuid.uuid4().hex[:12]
-        folder = preview_folder / preview_id
-        folder.mkdir(parents=True)
+        folder = new_preview()
+        preview_id = folder.name
         try:
             await asyncio.wrap_future(previews.clip(path, folder, start, seconds, options))
         except VidcolorError as e:

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from ..errors import VidcolorError
 from . import steer
+from .store import RUNNING
 from .server import ApiError, Server, model_of, part_of, read_limited
 
 
@@ -34,6 +35,8 @@ def routes(server: Server) -> list[Route]:
         rate, _, _ = await clock_of(job)
         if request.method == "POST":
             data = await body(request)
+            if job["state"] == RUNNING:  # its worker reads them as it starts
+                raise ApiError(409, "the job is running: cancel it, or wait, before exporting its keyframes")
             if steer.corrected(folder) and not data.get("overwrite"):
                 raise ApiError(409, "this job has corrected keyframes: exporting again replaces them "
                                     '(send {"overwrite": true} to do so)')
@@ -53,7 +56,7 @@ def routes(server: Server) -> list[Route]:
         folder = scheduler.folder(job["id"])
         path = steer.keyframe_path(folder, request.path_params["name"])
         if request.method == "PUT":
-            if scheduler.running(job["id"]):
+            if job["state"] == RUNNING:  # its worker reads them as it starts
                 raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
             data = await read_limited(request, steer.MAX_KEYFRAME_BYTES, "a keyframe")
             _, _, shape = await clock_of(job)
@@ -67,7 +70,7 @@ def routes(server: Server) -> list[Route]:
         folder = scheduler.folder(job["id"])
         path = steer.hints_file(folder)
         if request.method == "PUT":
-            if scheduler.running(job["id"]):
+            if job["state"] == RUNNING:  # its worker reads them as it starts
                 raise ApiError(409, "the job is running: cancel it, or wait, before changing its colors")
             given = await body(request, list)
             rate, frames, shape = await clock_of(job)

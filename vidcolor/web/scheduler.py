@@ -4,6 +4,7 @@ of every change. A thread of the server, never its event loop."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import shutil
 import threading
@@ -11,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .store import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobStore
+from ..lifeline import started
+from .store import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobStore, finite
 from .work import run_job
 
 POLL = 0.2  # seconds between looks at the workers when nothing is reported
@@ -68,9 +70,6 @@ class Scheduler:
         self.notify({"id": job_id, "removed": True})
         return True
 
-    def running(self, job_id: str) -> bool:
-        return job_id in self._running
-
     # -- the thread -------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -89,15 +88,20 @@ class Scheduler:
 
     def _launch(self) -> None:
         while len(self._running) < self.concurrent:
-            job = self.store.next_queued()
+            job = self.store.next_queued(exclude=tuple(self._running))  # a retried job whose worker still stops waits
             if job is None:
                 return
+            if finite(job["options"]) != job["options"]:  # stored before such numbers were refused
+                self.notify(self.store.update(job["id"], state=FAILED, finished=time.time(),
+                                              error="its options hold a number that is not finite: remove the job"))
+                continue
             folder = self.folder(job["id"])
             folder.mkdir(parents=True, exist_ok=True)
             job = self.store.update(job["id"], state=RUNNING, started=time.time(), error=None, fps=None,
                                     eta_seconds=None, finished=None)
-            process = self._context.Process(target=run_job, name=f"vidcolor-job-{job['id']}", daemon=False,
-                                            args=(job["id"], job["input"], str(folder), job["options"], self._events))
+            process = self._context.Process(target=started, name=f"vidcolor-job-{job['id']}", daemon=False,
+                                            args=(run_job, os.getpid(), job["id"], job["input"], str(folder),
+                                                  job["options"], self._events))
             process.start()
             self._running[job["id"]] = process
             self.notify(job)
@@ -129,7 +133,7 @@ class Scheduler:
                                     frames_done=payload["frames"] or job["frames_done"],
                                     frames_total=payload["frames"] or job["frames_total"], eta_seconds=0)
         elif kind == "failed":
-            if job["state"] == CANCELLED:
+            if job["state"] in (CANCELLED, QUEUED):  # a cancelled worker's last word, its job perhaps retried
                 return
             job = self.store.update(job_id, state=FAILED, error=payload["error"], finished=time.time(),
                                     fps=None, eta_seconds=None)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-COOKIE = "vidcolor_token"
+COOKIE = "vidcolor_token"  # and the port: cookies ignore ports, so two servers on one host need two names
 SAFE_METHODS = ("GET", "HEAD")
 HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; "
@@ -22,6 +22,7 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
+NO_STORE = {"cache-control": "no-store"}  # the API's answers and the token's redirect: kept by no cache
 
 
 def own_hosts(host: str) -> set[str]:
@@ -59,6 +60,7 @@ class Guard:
     def __init__(self, app: ASGIApp, token: str, host: str, port: int):
         self.app, self.token, self.port = app, token, port
         self.hosts = own_hosts(host)
+        self.cookie = f"{COOKIE}_{port}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,16 +74,19 @@ class Guard:
                 if not same_token(query_token, self.token):
                     refusal = _error(401, "wrong token: open the URL vidcolor serve printed")
                 else:
-                    response = RedirectResponse("/", status_code=303)
-                    response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
+                    response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+                    response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
                     return await _secured(response)(scope, receive, send)
         if refusal is not None:
             return await _secured(refusal)(scope, receive, send)
 
+        api = scope["path"].startswith("/api/")
+
         async def send_secured(message):
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k.encode(), v.encode()) for k, v in HEADERS.items()]
+                headers = [(k, v) for k, v in message.get("headers", []) if not (api and k.lower() == b"cache-control")]
+                message["headers"] = headers + [(k.encode(), v.encode()) for k, v in
+                                                {**HEADERS, **(NO_STORE if api else {})}.items()]
             await send(message)
 
         await self.app(scope, receive, send_secured)
@@ -89,14 +94,14 @@ class Guard:
     def _refusal(self, scope: Scope, headers: dict):
         if host_name(headers.get("host", "")) not in self.hosts:
             return _error(400, "this server does not answer to that host name")
-        if scope["path"] == "/" and "token" in _query(scope):
+        if scope["path"] == "/" and scope["method"] in SAFE_METHODS and "token" in _query(scope):
             return None
         bearer = headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
             if not same_token(bearer[7:].strip(), self.token):
                 return _error(401, "wrong token")
             return None  # a script: no browser can send this header cross-site without CORS, which is off
-        if not same_token(_cookies(headers).get(COOKIE), self.token):
+        if not same_token(_cookies(headers).get(self.cookie), self.token):
             if scope["path"] == "/" and scope["method"] in SAFE_METHODS:
                 return PlainTextResponse("vidcolor serve: open the URL with the token that the server printed "
                                          "when it started (http://HOST:PORT/?token=...)\n", status_code=401)
@@ -137,7 +142,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _secured(response):
-    response.headers.update(HEADERS)
+    response.headers.update({**HEADERS, **NO_STORE})
     return response
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from pathlib import Path
 
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from .config import ServeConfig
 from .frames import Previews
 from .paths import under_roots
 from .scheduler import Scheduler
-from .store import DONE, JobStore
+from .store import DONE, JobStore, finite
 from .work import PICTURE
 
 # What a job's options may hold: the Python API's keywords, less those that name more files (a
@@ -29,6 +30,12 @@ from .work import PICTURE
 JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
                     if o not in ("references", "hints", "report", "fresh", "fps"))
 MAX_JSON_BYTES = 4 * 2**20  # a request's JSON: options, a film's color points
+MAX_SECONDS = 10**7  # a time in a request: past any film (116 days), short of what overflows a clock
+# What one job may ask of the machine: the network's size (memory grows with its square) and its
+# copies side by side; past these a request is refused, not queued to exhaust the server.
+MAX_INPUT_SIZE = 2048
+MAX_WORKERS = 16
+MAX_BATCH = 256
 LISTENER_BACKLOG = 1000  # changes waiting for a page that reads its events slowly
 # Served inline (played, shown); anything else is a download. Never HTML or SVG.
 INLINE_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
@@ -52,14 +59,34 @@ async def read_limited(request: Request, limit: int, what: str) -> bytes:
     return bytes(data)
 
 
+def parse_json(raw: bytes, what: str = "the request's body"):
+    """JSON as RFC 8259 has it: NaN, Infinity and numbers past a float's range refused (they are
+    no JSON, and no answer could carry them back), as is nesting deeper than Python recurses."""
+    def refuse(text):
+        raise ApiError(400, f"{what} holds {text}, which is not a JSON number")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            refuse(text)
+        return value
+
+    try:
+        return json.loads(raw, parse_constant=refuse, parse_float=number)
+    except RecursionError:
+        raise ApiError(400, f"{what} is nested too deeply") from None
+    except ValueError:  # not JSON, not UTF-8, an integer of thousands of digits
+        raise ApiError(400, f"{what} is not JSON") from None
+
+
 def seconds_of(value, name: str) -> float:
-    """A time in seconds from a request: a finite number, 0 or more."""
+    """A time in seconds from a request: a finite number, 0 or more, short of MAX_SECONDS."""
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApiError(400, f'"{name}" must be a number of seconds') from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ApiError(400, f'"{name}" must be a number of seconds, 0 or more')
+    if not 0 <= seconds <= MAX_SECONDS:  # NaN too
+        raise ApiError(400, f'"{name}" must be a number of seconds from 0 to {MAX_SECONDS}')
     return seconds
 
 
@@ -84,6 +111,17 @@ class Server:
         self.preview_folder = config.state / "previews"
         self.uploads_folder = config.state / "uploads"
 
+    def scrub(self, message: str) -> str:
+        """A message for the page without the server's own paths: an upload's file named as it was
+        uploaded, the rest of the state folder by what it is."""
+        uploads = re.escape(str(self.uploads_folder)) + r"/(\w+)/[^\s:;,'\"]*"
+
+        def name(m: re.Match) -> str:
+            found = self.store.upload(m[1])
+            return found["name"] if found else "an upload"
+
+        return re.sub(uploads, name, message).replace(str(self.config.state), "the server's state folder")
+
     def notify(self, job: dict) -> None:
         """From any thread: a job changed; tell every page listening."""
         if self.loop is None:
@@ -99,6 +137,8 @@ class Server:
         """A job as the API shows it."""
         out = {k: job[k] for k in ("id", "state", "name", "input", "options", "frames_done", "frames_total",
                                    "fps", "eta_seconds", "error", "output", "created", "started", "finished", "position")}
+        out = finite(out)
+        out["error"] = self.scrub(out["error"]) if out["error"] else out["error"]
         out["result_url"] = f"/api/jobs/{job['id']}/result" if job["state"] == DONE and job["output"] else None
         out["kind"] = "image" if is_image_path(Path(job["input"])) else "video"
         out["start_seconds"] = self.start_of(job)
@@ -127,10 +167,7 @@ class Server:
     async def body(request: Request, kind: type = dict):
         """The request's JSON (an object, or ``kind``), read up to MAX_JSON_BYTES."""
         raw = await read_limited(request, MAX_JSON_BYTES, "the request's body")
-        try:
-            data = json.loads(raw or (b"[]" if kind is list else b"{}"))
-        except ValueError:
-            raise ApiError(400, "the request's body is not JSON") from None
+        data = parse_json(raw or (b"[]" if kind is list else b"{}"))
         if not isinstance(data, kind):
             raise ApiError(400, f"the request's body must be a JSON {'list' if kind is list else 'object'}")
         return data
@@ -162,6 +199,17 @@ class Server:
             if not (value is None or isinstance(value, (str, int, float, bool))):
                 raise ApiError(400, f"option {name}: a string, number, true/false or null, not {type(value).__name__}")
         out = {k: v for k, v in options.items() if v is not None}
+        for name in ("start", "duration"):
+            if name in out:
+                try:
+                    seconds = parse_time(out[name], name)
+                except VidcolorError as e:
+                    raise ApiError(400, str(e)) from None
+                seconds_of(seconds, name)
+        for name, most in (("input_size", MAX_INPUT_SIZE), ("workers", MAX_WORKERS), ("batch_size", MAX_BATCH)):
+            value = out.get(name)
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most):
+                raise ApiError(400, f"option {name}: a whole number from 1 to {most} on this server")
         if "weights" in out:
             out["weights"] = str(under_roots(str(out["weights"]), self.config.roots))
         return out

@@ -6,6 +6,7 @@ nothing) and ``hints.json``."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +21,9 @@ from ..temporal.reference_files import check_references, untouched
 KEYFRAME_NAME = re.compile(r"^\d{6,9}\.png$")
 MAX_KEYFRAME_BYTES = 256 * 2**20
 MAX_KEYFRAME_PIXELS = 100_000_000  # 8K is 33 million: more is a decompression bomb, not a frame
+# A corrected keyframe may be painted at up to twice the film's size (it is resized to the frame):
+# its decoding then stays within a few times a frame's memory.
+KEYFRAME_SCALE = 2
 
 
 def keyframes_folder(job_folder: Path) -> Path:
@@ -42,13 +46,23 @@ def references_of(job_folder: Path) -> dict:
 
 
 def film_clock(path: Path) -> tuple[Fraction, int | None, tuple[int, int]]:
-    """(frames a second, frames in the film where known, (height, width)) of a job's input."""
+    """(frames a second, frames in the film where known, (height, width)) of a job's input. Where
+    the container does not count its frames (Matroska), they are estimated from its duration,
+    a frame over: a point past the end is then refused as it is sent, not by the run."""
+    import av
+
     from ..media.probe import frame_rate, open_input, video_stream
 
     with open_input(path) as container:
         stream = video_stream(container, path)
         cc = stream.codec_context
-        return frame_rate(stream) or Fraction(24), stream.frames or None, (cc.height, cc.width)
+        rate = frame_rate(stream) or Fraction(24)
+        frames = stream.frames or None
+        if frames is None:
+            seconds = stream.duration * stream.time_base if stream.duration else \
+                Fraction(container.duration, av.time_base) if container.duration else None
+            frames = math.ceil(seconds * rate) + 1 if seconds else None
+        return rate, frames, (cc.height, cc.width)
 
 
 def list_keyframes(job_folder: Path, rate: Fraction) -> list[dict]:
@@ -78,7 +92,7 @@ def save_keyframe(job_folder: Path, name: str, data: bytes, frame_shape: tuple[i
     path = keyframe_path(job_folder, name)
     if not path.is_file():
         raise VidcolorError(f"{name}: no such keyframe of this job (export the keyframes first)")
-    _check_size(name, data)
+    _check_size(name, data, frame_shape)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise VidcolorError(f"{name}: not an image this server can read")
@@ -109,8 +123,8 @@ def save_hints(job_folder: Path, hints: list, rate: Fraction, frames: int | None
         read_hints(tmp, rate, frames, frame_shape)
 
 
-def _check_size(name: str, data: bytes) -> None:
-    """Refuse an image whose header announces more pixels than any film's frame, before
+def _check_size(name: str, data: bytes, frame_shape: tuple[int, int]) -> None:
+    """Refuse an image whose header announces more pixels than the film's frame can use, before
     decoding it (a few bytes of PNG can unpack into gigabytes)."""
     import io
     import warnings
@@ -128,5 +142,7 @@ def _check_size(name: str, data: bytes) -> None:
         raise VidcolorError(f"{name}: not an image this server can read") from None
     if width is None:
         raise VidcolorError(f"{name}: far larger than any frame of a film")
-    if width * height > MAX_KEYFRAME_PIXELS:
-        raise VidcolorError(f"{name}: {width}x{height} is far larger than any frame of a film")
+    most = min(MAX_KEYFRAME_PIXELS, KEYFRAME_SCALE ** 2 * max(1, frame_shape[0] * frame_shape[1]))
+    if width * height > most:
+        raise VidcolorError(f"{name}: {width}x{height} is far larger than the film's frames "
+                            f"({frame_shape[1]}x{frame_shape[0]}); send it at most {KEYFRAME_SCALE}x their size")

@@ -7,6 +7,7 @@ own folder, with the batch manifest that makes it resume.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -56,10 +57,14 @@ class JobStore:
 
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # the queue, the uploads and the previews: the owner's alone
         self._lock_fd = hold_lock(folder / "lock")
         if self._lock_fd is False:
             raise VidcolorError(f"{folder.parent}: another vidcolor serve is using this output folder")
-        self._db = sqlite3.connect(folder / "queue.sqlite", check_same_thread=False, isolation_level=None)
+        path = folder / "queue.sqlite"
+        path.touch(mode=0o600)  # the jobs' paths and options: the owner's alone
+        path.chmod(0o600)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
         self._mutex = threading.Lock()
@@ -88,8 +93,11 @@ class JobStore:
     def all(self) -> list[dict]:
         return [_job(r) for r in self._run("SELECT * FROM jobs ORDER BY position")]
 
-    def next_queued(self) -> dict | None:
-        rows = self._run("SELECT * FROM jobs WHERE state = ? ORDER BY position LIMIT 1", (QUEUED,))
+    def next_queued(self, exclude=()) -> dict | None:
+        """The first queued job, not counting those in ``exclude``."""
+        marks = ", ".join("?" * len(exclude))
+        rows = self._run(f"SELECT * FROM jobs WHERE state = ? AND id NOT IN ({marks}) ORDER BY position LIMIT 1",
+                         (QUEUED, *exclude))
         return _job(rows[0]) if rows else None
 
     def update(self, job_id: str, **values) -> dict | None:
@@ -129,6 +137,26 @@ class JobStore:
     def upload(self, upload_id: str) -> dict | None:
         rows = self._run("SELECT * FROM uploads WHERE id = ?", (upload_id,))
         return dict(rows[0]) if rows else None
+
+    def remove_upload(self, upload_id: str) -> None:
+        self._run("DELETE FROM uploads WHERE id = ?", (upload_id,))
+
+    def using(self, path: str, states=(QUEUED, RUNNING)) -> list[str]:
+        """The jobs in ``states`` whose input is ``path``."""
+        marks = ", ".join("?" * len(states))
+        return [r[0] for r in self._run(f"SELECT id FROM jobs WHERE input = ? AND state IN ({marks})", (path, *states))]
+
+
+def finite(value):
+    """``value`` with every float that is not finite made None (a row stored before they were
+    refused), so that no stored value can break an answer."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def _job(row: sqlite3.Row) -> dict:

@@ -3,6 +3,7 @@ sent back as events. A batch resumes, so a job stopped by a cancel or a server's
 from its last finished segment when it runs again."""
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -10,6 +11,27 @@ from pathlib import Path
 # Progress of one job reaches the server at most this often; its start and end always.
 SEND_EVERY = 0.25  # seconds
 PICTURE = "picture.jpg"  # in the job's folder: the latest frame made
+# Seconds a job waits for the lock on its folder: the worker of a server killed a moment ago is
+# still being ended (vidcolor.lifeline) and lets go of it when it is.
+LOCK_WAIT = 30.0
+
+
+def wait_for_folder(folder: Path, seconds: float = LOCK_WAIT) -> None:
+    """Until no other process holds the job's batch lock, or ``seconds`` have passed (the batch
+    then says who holds it)."""
+    from ..batch.manifest import FOLDER
+    from ..media.atomic import hold_lock
+
+    deadline = time.monotonic() + seconds
+    while True:
+        fd = hold_lock(folder / FOLDER / "lock", create=False)
+        if fd is not False:
+            if fd is not None:
+                os.close(fd)
+            return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.2)
 
 
 def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None:
@@ -41,8 +63,9 @@ def run_job(job_id: str, input: str, folder: str, options: dict, events) -> None
 
         from .steer import references_of
 
+        wait_for_folder(Path(folder))
         try:
-            summary = run_batch([input], folder, quiet=True, on_progress=forward,
+            summary = run_batch([input], folder, engine="inline", quiet=True, on_progress=forward,
                                 report=Path(folder) / "report.json", **options, **references_of(Path(folder)))
         except VidcolorError as e:
             return events.put(("failed", job_id, {"error": str(e)}))
