@@ -129,6 +129,41 @@ def test_other_options_or_fresh_discard_the_interrupted_work(film, cli, tmp_path
     assert made["source"] == film.name and made["settings"]["smooth_strength"] == 0.3
 
 
+def test_auto_segments_are_sized_by_the_first_ones_pace_and_kept_for_the_resume(film, uninterrupted, cli, tmp_path,
+                                                                                 monkeypatch):
+    """By default a segment is about a minute of work at the pace of the first (here a shorter
+    target, for a short film); an interrupted run's sizes are the resumed run's, whatever its pace."""
+    from vidcolor.batch import resumable
+    from vidcolor.batch.segments import first_segment
+
+    out = tmp_path / "film.mkv"
+    with av.open(str(film)) as c:
+        first = first_segment(c.streams.video[0], 0.5, resumable.MIN_SEGMENT_SECONDS)
+    assert first == 50  # 2 s of film at 25 frames a second
+    paces = []
+    real = resumable.segment_frames
+    monkeypatch.setattr(resumable, "segment_frames", lambda *a: paces.append(a[1]) or real(*a))
+    with monkeypatch.context() as m:
+        m.setattr(resumable, "SEGMENT_WORK", 1e-9)  # as short as allowed: 50, 50 and 20 frames
+        interrupt_after(m, 2)
+        code, output = cli(film, "-o", out, "--codec", "ffv1")
+    assert code == 130 and "2 of 3 segments are kept" in output, output
+    assert len(paces) == 1 and paces[0] > 0  # measured once, on the first segment
+    monkeypatch.setattr(resumable, "SEGMENT_WORK", 1e9)  # a new plan would be one long segment after the first
+    code, output = cli(film, "-o", out, "--codec", "ffv1", quiet=False)
+    assert code == 0, output
+    assert "resuming: 2 of 3 segments done" in output and len(paces) == 1
+    assert same_film(out, uninterrupted)
+
+
+def test_a_segments_length_in_frames_from_the_pace():
+    from vidcolor.batch.segments import segment_frames
+
+    assert segment_frames(50, 1 / 4.5, 60.0) == 50  # ConvNeXt-L on 2 CPU cores: never under the first
+    assert segment_frames(50, 80.0, 60.0) == 4800  # on an H100
+    assert segment_frames(50, None, 60.0) == segment_frames(50, float("nan"), 60.0) == 50
+
+
 def test_a_second_run_on_the_same_output_is_refused(film, cli, tmp_path):
     from vidcolor.batch.manifest import Manifest
 

@@ -127,3 +127,29 @@ def test_input_is_never_modified_and_no_temporary_file_is_left(cli, film, tmp_pa
     assert film.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
     assert packets(out, "audio")[0]  # aac carried into Matroska too
+
+
+@pytest.mark.parametrize("sar", [Fraction(12, 11), Fraction(10, 11)], ids=["PAL-12:11", "NTSC-10:11"])
+def test_every_preset_keeps_the_pixel_shape_of_a_dv_source(sar, colorizer, tmp_path):
+    """DV and PAL/NTSC 4:3 sources have non-square pixels; an archive master in Matroska (FFV1,
+    which carries none itself) once lost them, and every frame played stretched."""
+    from vidcolor import colorize_video
+
+    film = write_video(tmp_path / "dv.mov", width=96, height=64, frames=4, sar=sar, audio=False)
+    for preset, name in (("web", "web.mp4"), ("archive", "archive.mkv"), ("master", "master.mov"),
+                         ("preview", "preview.webm"), ("web", "web.mkv")):
+        out = tmp_path / name
+        colorize_video(film, out, colorizer=colorizer, preset=preset, quiet=True)
+        with av.open(str(out)) as c:
+            got = c.streams.video[0].sample_aspect_ratio
+        if name.endswith(".webm"):  # WebM's display width is whole pixels: the shape within one of them
+            assert got is not None and abs(got - sar) * 96 <= 1, (name, got)
+        else:
+            assert got == sar, (preset, name, got)
+    # Joined from segments (each a Matroska file of FFV1), the film's shape is the output's.
+    joined = tmp_path / "joined.mkv"
+    long = write_video(tmp_path / "long.mov", width=96, height=64, frames=24, fps=24, sar=sar, audio=False)
+    colorize_video(long, joined, colorizer=colorizer, preset="archive", quiet=True, segment_seconds=0.5,
+                   smooth_strength=0)
+    with av.open(str(joined)) as c:
+        assert c.streams.video[0].sample_aspect_ratio == sar

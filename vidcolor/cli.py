@@ -203,6 +203,21 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
     return smooth_strength
 
 
+class SegmentSeconds(click.ParamType):
+    name = "auto|SECONDS"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, float):
+            return value
+        try:
+            seconds = float(value)
+        except ValueError:
+            self.fail(f"{value}: auto, or a number of seconds", param, ctx)
+        if not 0 < seconds < float("inf"):
+            self.fail(f"{value}: a number of seconds over 0", param, ctx)
+        return seconds
+
+
 @main.command(short_help="Colorize a film, a still, a folder of stills, or an image sequence.")
 @click.argument("input", type=click.Path(path_type=str))
 @_colorize_options(
@@ -213,10 +228,11 @@ def _strength(no_smooth: bool, smooth_strength: float | None) -> float | None:
     Run=[click.option("--report", type=click.Path(path_type=str), help="Write temporal-quality metrics (E_warp, "
                       "CDC, colorfulness; unsmoothed and smoothed), scene cuts and weak-flow frames to this JSON "
                       "file."),
-         click.option("--segment-seconds", type=float, default=60.0, show_default=True,
-                      help="A longer film is colorized in segments this long, each kept (in a hidden folder beside "
-                      "the output) as it is done: the same command after an interruption resumes from the last "
-                      "one."),
+         click.option("--segment-seconds", type=SegmentSeconds(), default="auto", show_default=True,
+                      help="A film is colorized in segments, each kept (in a hidden folder beside the output) as it "
+                      "is done: the same command after an interruption resumes from the last one. auto: about a "
+                      "minute of work each, at the pace measured on the first (never under 2 s of film); or "
+                      "seconds of film."),
          click.option("--fresh", is_flag=True, help="Discard the finished segments of an interrupted run and "
                       "start again.")])
 def colorize(input, output, quiet, no_smooth, smooth_strength, reference_dirs, reference_files, **options):

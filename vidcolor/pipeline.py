@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -46,9 +47,11 @@ from .temporal.smoother import window
 
 VIDEO_ONLY_OPTIONS = ("codec", "crf", "pix_fmt", "preset", "encoder_preset", "start", "duration", "smooth_strength",
                       "deinterlace", "fps", "report", "segment_seconds", "fresh", "audio", "references", "hints")
-# A film longer than this is colorized in segments of it, each kept as it is done: a rerun after
-# an interruption resumes from the last one (vidcolor.batch.resumable).
-SEGMENT_SECONDS = 60.0
+# A film is colorized in segments, each kept as it is done: a rerun after an interruption resumes
+# from the last one (vidcolor.batch.resumable). AUTO: each segment about a minute of work at the
+# pace measured on the first (vidcolor.batch.segments); a number: seconds of film.
+AUTO = "auto"
+SEGMENT_SECONDS = AUTO
 EDIT_LIST_SLACK = 2
 # Frames each queue between stages may hold: enough to absorb the bursts of the smoother
 # (it releases a window's worth after a cut) and of the encoder, so the network never idles;
@@ -104,7 +107,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    encoder_preset: str | None = None, start=None, duration=None,
                    smooth_strength: float | None = None, deinterlace: str = "auto", fps: float | None = None,
                    skip_color: bool = False, report=None, overwrite: bool = False, quiet: bool = False,
-                   segment_seconds: float | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
+                   segment_seconds: float | str | None = SEGMENT_SECONDS, fresh: bool = False, audio: str = "auto",
                    references=None, hints=None, on_progress: Listener | None = None, **model_options) -> Summary:
     """Colorize the video ``src`` into ``dst``; every audio and subtitle stream is copied untouched.
 
@@ -127,10 +130,11 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     colors). ``report`` names a JSON file for the temporal-quality metrics of the unsmoothed and
     smoothed color, the scene cuts, and the frames where the flow was not trusted.
 
-    A film longer than ``segment_seconds`` is colorized in segments kept in a hidden folder beside
-    ``dst`` until it is joined: the same call after an interruption (a crash, SIGKILL, Ctrl-C, a
-    full disk) colorizes only what is missing. Work of another input, other options or other
-    weights is discarded, and ``fresh`` discards it anyway. ``segment_seconds=None``: one piece.
+    A film is colorized in segments kept in a hidden folder beside ``dst`` until it is joined: the
+    same call after an interruption (a crash, SIGKILL, Ctrl-C, a full disk) colorizes only what is
+    missing. ``segment_seconds``: ``"auto"`` (about a minute of work each, at the pace measured on
+    the first, never under two seconds of film), seconds of film, or None (one piece). Work of
+    another input, other options or other weights is discarded, and ``fresh`` discards it anyway.
 
     ``references``: colors the film must follow (``vidcolor.temporal.references``): folders of
     keyframes named by frame number or timecode, ``FILE@TIME`` strings, or a dict
@@ -145,8 +149,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
     _check_options(model_options)
     progress = for_run(quiet, on_progress)
     check_output_path(src, dst, overwrite)
-    if segment_seconds is not None and not segment_seconds > 0:
-        raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
+    check_segment_seconds(segment_seconds)
     remove_stale_partials(dst)
     if report is not None:
         check_output_path(src, report, overwrite)
@@ -203,7 +206,10 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
         guide = film_references(src, container, stream, references, hints, interlace) if references or hints else None
         step = frame_step(stream, interlace)
         net = None
-        if segment_seconds is not None and _longer_than(container, stream, span, segment_seconds):
+        from .batch.segments import MIN_SEGMENT_SECONDS, SEGMENT_WORK
+
+        shortest = MIN_SEGMENT_SECONDS if segment_seconds == AUTO else segment_seconds
+        if segment_seconds is not None and _longer_than(container, stream, span, shortest):
             from .batch.film import one_piece_reason
             from .batch.resumable import colorize_resumable
 
@@ -219,7 +225,7 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                                              audio=audio, provenance=provenance_of(net), guide=guide)
                 if summary is not None:
                     return summary
-            elif not quiet:
+            elif not quiet and (segment_seconds != AUTO or _longer_than(container, stream, span, SEGMENT_WORK)):
                 warnings.warn(f"{dst}: this run is done in one piece and cannot resume if interrupted: {why}",
                               Notice, stacklevel=2)
         with atomic_output(dst) as tmp:
@@ -241,6 +247,14 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
                    run.writer.copied, run.writer.dropped, strength, run.cuts, run.kept,
                    None if report is None else str(report), provenance=made,
                    needs_reference=time_ranges(run.unreached, step))
+
+
+def check_segment_seconds(value) -> None:
+    """``segment_seconds`` is None, "auto", or a finite number of seconds over 0."""
+    if value is None or value == AUTO:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise VidcolorError(f"--segment-seconds {value}: give auto or a number of seconds of film over 0")
 
 
 def frame_step(stream, interlace: Interlace = PROGRESSIVE) -> float:
@@ -393,7 +407,9 @@ class _Run:
         # frames are prepared, and finished, several at once where the plan has workers for it.
         preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
         self._finishing = Workers(net.threads.color_workers, "vidcolor-finish")
-        sorted_out = self.shots.stream((f, f.rgb) for f in decoded) if self.shots else ((f, False) for f in decoded)
+        sorted_out = self.shots.stream((f, f.rgb) for f in decoded) if self.shots else \
+            self._far_context(decoded) if self.emit is not None and self.guide is None and self.smoother else \
+            ((f, False) for f in decoded)
         prepared = prefetch(preparing.map(partial(_with_input, net), sorted_out), maxsize=depth, name="decode")
         encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
         smooth = None if smoother is None and self.guide is None else \
@@ -434,6 +450,19 @@ class _Run:
             if self._guide_workers is not None:
                 self._guide_workers.close()
         self.count = count
+
+    def _far_context(self, decoded):
+        """(frame, CONTEXT) for the context frames before a segment whose color no written frame
+        uses (they are further from it than the smoother's window: only their lightness counts,
+        for the flow and the cut detector), so they skip the network; (frame, False) for the rest."""
+        radius, start = self.smoother.radius, self.emit.start
+        waiting: deque = deque()
+        for f in decoded:
+            waiting.append(f)
+            if len(waiting) > radius:  # f is ``radius`` frames after the one let go
+                yield waiting.popleft(), CONTEXT if start is not None and f.pts * self.time_base < start else False
+        for f in waiting:
+            yield f, False
 
     def _emitted(self, pts: int) -> bool:
         return self.emit is None or self.emit.contains(pts * self.time_base)
@@ -520,6 +549,7 @@ class _Run:
 
 
 PICTURE_WIDTH = 320  # pixels across a picture of the work
+CONTEXT = "context"  # a frame decoded for its lightness alone
 
 
 def picture(frame: av.VideoFrame) -> bytes:
@@ -534,6 +564,9 @@ def _with_input(net: Colorizer, item):
     one of a shot already in color (no input: it skips the network), its own ab on the model's grid
     in place of None."""
     frame, in_color = item
+    if in_color is CONTEXT:
+        L, _ = net.prepare(frame.rgb)
+        return None, (frame, L, np.zeros((net.input_size, net.input_size, 2), np.float32))
     if not in_color:
         L, x = net.prepare(frame.rgb)
         frame.rgb = None  # its lightness is all that is needed from here, and 3 bytes a pixel fewer

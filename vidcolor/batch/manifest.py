@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS items (
     attempts INTEGER NOT NULL DEFAULT 0,
     started REAL,
     finished REAL,
-    seconds REAL                  -- working time, summed over the runs that finished or failed it
+    seconds REAL,                 -- working time, summed over the runs that finished or failed it
+    segment_frames INTEGER        -- frames a segment holds, where the pace of the first decided it
 );
 CREATE TABLE IF NOT EXISTS segments (
     input TEXT NOT NULL,
@@ -72,6 +73,7 @@ class Item:
     started: float | None
     finished: float | None
     seconds: float | None
+    segment_frames: int | None = None
 
 
 class Manifest:
@@ -98,6 +100,8 @@ class Manifest:
             self._db.executescript(_SCHEMA)
             if "cuts" not in {row[1] for row in self._db.execute("PRAGMA table_info(segments)")}:
                 self._db.execute("ALTER TABLE segments ADD COLUMN cuts TEXT")  # a manifest of an older version
+            if "segment_frames" not in {row[1] for row in self._db.execute("PRAGMA table_info(items)")}:
+                self._db.execute("ALTER TABLE items ADD COLUMN segment_frames INTEGER")
         except (OSError, sqlite3.Error) as e:
             self._release()
             raise VidcolorError(f"{self.path}: cannot open the manifest ({e})") from None
@@ -142,7 +146,7 @@ class Manifest:
                 "ON CONFLICT (input) DO UPDATE SET output = excluded.output, kind = excluded.kind, "
                 "fingerprint = excluded.fingerprint, settings = excluded.settings, state = excluded.state, "
                 "plan = NULL, segments = NULL, error = NULL, output_sha256 = NULL, output_size = NULL, frames = NULL, "
-                "attempts = 0, started = NULL, finished = NULL, seconds = NULL",
+                "attempts = 0, started = NULL, finished = NULL, seconds = NULL, segment_frames = NULL",
                 (input, output, kind, fingerprint, dump_settings(settings), PENDING))
 
     def start(self, input: str) -> None:
@@ -154,6 +158,10 @@ class Manifest:
         with self._transaction():
             self._db.execute("DELETE FROM segments WHERE input = ? AND plan != ?", (input, plan))
             self._db.execute("UPDATE items SET plan = ?, segments = ? WHERE input = ?", (plan, segments, input))
+
+    def set_segment_frames(self, input: str, frames: int) -> None:
+        """Fix the length of the item's segments (sized by work, once its first is measured)."""
+        self._db.execute("UPDATE items SET segment_frames = ? WHERE input = ?", (frames, input))
 
     def done(self, input: str, frames: int, output_sha256: str, output_size: int, seconds: float) -> None:
         self._db.execute("UPDATE items SET state = ?, frames = ?, output_sha256 = ?, output_size = ?, "

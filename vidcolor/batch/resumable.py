@@ -19,13 +19,13 @@ from ..media.probe import open_input, video_stream
 from ..media.timeline import Span
 from ..models import Colorizer
 from ..models.advice import speed_advice
-from ..pipeline import Summary, colorize_segment
+from ..pipeline import AUTO, Summary, colorize_segment
 from ..temporal.reference_files import FilmReferences
 from ..progress import Progress
 from .film import SegmentedFilm
 from .fingerprint import fingerprint
 from .manifest import Manifest, dump_settings
-from .segments import plan_segments
+from .segments import MIN_SEGMENT_SECONDS, SEGMENT_WORK, Plan, first_segment, plan_segments, segment_frames
 
 
 def work_folder(dst: Path) -> Path:
@@ -33,11 +33,13 @@ def work_folder(dst: Path) -> Path:
 
 
 def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
-                       strength: float, net: Colorizer, options: dict, segment_seconds: float, fresh: bool,
+                       strength: float, net: Colorizer, options: dict, segment_seconds: float | str, fresh: bool,
                        progress: Progress, audio: str = "auto", provenance: dict | None = None,
                        guide: FilmReferences | None = None) -> Summary | None:
-    """Colorize ``src`` into ``dst`` in segments of ``segment_seconds``; None where the film (or its
-    part) fits in one segment, to be done in one piece. ``options`` are those that change the
+    """Colorize ``src`` into ``dst`` in segments; None where the film (or its part) fits in one
+    segment, to be done in one piece. Segments are ``segment_seconds`` of film, or with ``"auto"``
+    about ``SEGMENT_WORK`` seconds of work each at the pace of the first (which is
+    ``MIN_SEGMENT_SECONDS`` of film): what a crash can cost. ``options`` are those that change the
     output (with ``settings``, ``strength``, the weights file and the references ``guide``, they
     decide whether the work of an earlier run still counts); ``fresh`` discards it anyway."""
     t0 = time.perf_counter()
@@ -46,15 +48,27 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                 "weights_file": f"{net.weights_path.name}:{fingerprint(net.weights_path)}",
                 "segment_seconds": segment_seconds, "references": guide.identity if guide else None}
     identity = f"{print_}|{dump_settings(recorded)}"
+    by_work = segment_seconds == AUTO
     with open_input(src) as container:
-        plan = plan_segments(container, video_stream(container, src), src, span, strength, segment_seconds, identity,
-                             guide.times() if guide else None)
+        stream = video_stream(container, src)
+        first = first_segment(stream, strength, MIN_SEGMENT_SECONDS) if by_work else None
+
+        def plan_with(per: int | None) -> Plan:
+            return plan_segments(container, stream, src, span, strength, segment_seconds, identity,
+                                 guide.times() if guide else None, first, per)
+
+        plan = plan_with(None)
     if len(plan.segments) == 1:
         return None
     folder = work_folder(dst)
     manifest = Manifest(dst.parent, folder=folder.name)
     try:
         _forget_other_runs(manifest, key, dst, print_, recorded, fresh)
+        per = manifest.item(key).segment_frames if by_work else None
+        if per is not None:
+            with open_input(src) as container:
+                stream = video_stream(container, src)
+                plan = plan_with(per)
         film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec, carried=guide is not None)
         todo = film.todo()
         n = len(plan.segments)
@@ -65,11 +79,22 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
         resumed = film.frames
         try:
             with progress.task("frames", src.name, plan.frames, initial=resumed, advice=speed_advice(net)) as task:
-                for segment, part in todo:
+                while todo:
+                    segment, part = todo.pop(0)
                     started = time.perf_counter()
                     frames, count, cuts, unreached = colorize_segment(
                         src, part, decode=segment.decode, emit=segment.emit, colorizer=net, settings=settings,
                         strength=strength, interlace=interlace, task=task, guide=guide, carry=film.carry(segment))
+                    if by_work and per is None:  # the first segment's pace sizes the rest, for every later run too
+                        per = segment_frames(plan.segments[0].frames, task.event.rate, SEGMENT_WORK)
+                        manifest.set_segment_frames(key, per)
+                        with open_input(src) as container:
+                            stream = video_stream(container, src)
+                            plan = plan_with(per)
+                        film = SegmentedFilm(manifest, key, plan, manifest.work, settings.codec,
+                                             carried=guide is not None)
+                        todo = [t for t in film.todo() if t[0].index != segment.index]
+                        n = len(plan.segments)
                     film.record(segment.index, frames, count, time.perf_counter() - started, cuts, unreached)
             streams = film.join(src, dst, span, audio, provenance)
         except KeyboardInterrupt as e:

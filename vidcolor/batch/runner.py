@@ -25,7 +25,7 @@ from ..media.probe import open_input, video_stream
 from ..media.timeline import make_span, parse_time
 from ..models import DEFAULT_MODEL
 from ..models.colorizer import check_model_choice, on_gpu, resolve_weights
-from ..pipeline import (MODEL_OPTIONS, SEGMENT_SECONDS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
+from ..pipeline import (MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
                         smoothing_strength)
 from ..progress import QUIET, Listener, Progress, Task, for_run
 from ..provenance import record, sha256_file
@@ -38,6 +38,9 @@ from .sources import Source, find_sources, references_beside
 from ..temporal.reference_files import film_references as read_film_references
 from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
 
+# A batch's films are cut into segments of this much film: the unit of work a worker takes, and
+# of what a crash can cost.
+BATCH_SEGMENT_SECONDS = 60.0
 # The options that change a video's output (and so, changed, make a finished item stale).
 _VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
                    "skip_color", "audio")
@@ -90,7 +93,7 @@ class BatchSummary:
 
 def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int | None = None,
               address: str | None = None, retry_failed: bool = False,
-              segment_seconds: float = SEGMENT_SECONDS, report=None, overwrite: bool = False,
+              segment_seconds: float = BATCH_SEGMENT_SECONDS, report=None, overwrite: bool = False,
               quiet: bool = False, on_progress: Listener | None = None, **options) -> BatchSummary:
     """Colorize every video and still in ``sources`` (files, folders, glob patterns) into ``out_dir``,
     mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,
@@ -106,8 +109,9 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     if options.get("fps") is not None:
         raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
     given = _given_references(options.pop("references", None), options.pop("hints", None))
-    if not segment_seconds > 0:
-        raise VidcolorError(f"--segment-seconds {segment_seconds} must be more than 0")
+    if isinstance(segment_seconds, bool) or not isinstance(segment_seconds, (int, float)) \
+            or not 0 < segment_seconds < float("inf"):
+        raise VidcolorError(f"--segment-seconds {segment_seconds}: a batch takes a number of seconds of film over 0")
     if not sources:
         raise VidcolorError("no inputs given")
     if engine == "local":

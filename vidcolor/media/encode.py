@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import io
 import tempfile
+import warnings
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ import av
 import numpy as np
 
 from ..errors import Notice, VidcolorError, first_line
+from .aspect import set_stream_aspect
 from .decode import FrameLook, has_alpha
 from . import hardware
 from .muxing import finish, mux, start
@@ -323,6 +325,7 @@ class VideoWriter:
         s.codec_context.time_base = 1 / Fraction(rate) if self.settings.codec in _FRAME_CLOCK else self.time_base
         if t.sample_aspect_ratio:
             s.codec_context.sample_aspect_ratio = t.sample_aspect_ratio
+            keep_aspect(s, t.sample_aspect_ratio, self.settings.muxer, self.path)
         cc = s.codec_context
         if self.threads:
             cc.thread_count = self.threads
@@ -351,6 +354,13 @@ class VideoWriter:
         packet.pts, packet.dts = back(packet.pts), back(packet.dts)
         packet.time_base = self.time_base
         return packet
+
+
+def keep_aspect(stream, sar: Fraction, muxer: str, path) -> None:
+    """The pixel shape on the output's stream too, where the container reads it there (Matroska)."""
+    if not set_stream_aspect(stream, sar) and muxer in ("matroska", "webm"):
+        warnings.warn(f"{path}: this PyAV build cannot record the pixel shape ({sar.numerator}:{sar.denominator}) "
+                      "in Matroska: players will show square pixels; write .mov or .mp4 to keep it", stacklevel=3)
 
 
 def stream_metadata(video: av.video.stream.VideoStream, span: Span, rate: Fraction | None = None) -> dict[str, str]:

@@ -13,7 +13,7 @@ import av
 
 from ..errors import VidcolorError, first_line
 from .decode import look_of
-from .encode import carry_over, encoded_look, stream_metadata
+from .encode import carry_over, encoded_look, keep_aspect, stream_metadata
 from .muxing import finish, mux, start
 from ..provenance import container_tags
 from .probe import frame_rate, open_input, video_stream
@@ -60,6 +60,9 @@ def join_segments(parts: list[Path], tmp: Path, dst: Path, src: Path, span: Span
                 # The film's rate, not the part's: MOV builds its timecode track from it.
                 stream.codec_context.framerate = frame_rate(video) or template.average_rate
                 extradata = template.codec_context.extradata
+                if video.sample_aspect_ratio:  # the film's: a Matroska segment of FFV1 keeps none
+                    stream.codec_context.sample_aspect_ratio = video.sample_aspect_ratio
+                    keep_aspect(stream, video.sample_aspect_ratio, out.format.name, dst)
                 _tag_look(stream, src, video.index, template.format.name)
             stream.metadata.update(stream_metadata(video, span))
             carry_over(out, source, copier, video, span)
