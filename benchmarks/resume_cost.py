@@ -55,10 +55,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        frames = round(args.seconds * args.fps)
-        film = write_film(tmp / "film.mp4", sample_frames(frames, args.width, args.height), args.fps)
-        net = vidcolor.Colorizer(weights=random_weights(args.arch, tmp), input_size=args.size, device=args.device,
-                                 progress=False)
+        frames, film, net = film_and_model(args, tmp)
         runs = {"whole": None, "segments": segment}
         times: dict[str, list[float]] = {name: [] for name in runs}
         for round_ in range(args.repeat):
@@ -79,6 +76,17 @@ def main() -> None:
         print(f"segments / whole: {segments / whole:.3f} (cost {100 * (segments / whole - 1):+.1f}%)")
 
 
+def film_and_model(args, tmp: Path):
+    """(frames, the film, a Colorizer of random weights) as the arguments say, in ``tmp``."""
+    import vidcolor
+
+    frames = round(args.seconds * args.fps)
+    film = write_film(tmp / "film.mp4", sample_frames(frames, args.width, args.height), args.fps)
+    net = vidcolor.Colorizer(weights=random_weights(args.arch, tmp), input_size=args.size, device=args.device,
+                             progress=False)
+    return frames, film, net
+
+
 def crash_and_resume(args, segment) -> None:
     import numpy as np
 
@@ -88,10 +96,7 @@ def crash_and_resume(args, segment) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        frames = round(args.seconds * args.fps)
-        film = write_film(tmp / "film.mp4", sample_frames(frames, args.width, args.height), args.fps)
-        net = vidcolor.Colorizer(weights=random_weights(args.arch, tmp), input_size=args.size, device=args.device,
-                                 progress=False)
+        frames, film, net = film_and_model(args, tmp)
         common = dict(colorizer=net, quiet=True, codec="ffv1")
         t0 = time.perf_counter()
         vidcolor.colorize_video(film, tmp / "whole.mkv", segment_seconds=None, **common)

@@ -237,3 +237,19 @@ def test_a_film_joined_from_segments_keeps_its_matrix_and_range(tags, cli, tmp_p
     assert look(joined) == look(whole)
     assert look(whole)[:2] == ((1, 2) if tags != "rgb" else (1, look(src)[1]))
     assert same_film(joined, whole)
+
+
+def test_segments_run_the_network_once_a_frame(film, uninterrupted, colorizer, tmp_path, monkeypatch):
+    """A segment's context frames are its neighbours' own: the network colorizes each frame once
+    in a segmented run (the segment before hands its colors on; the far context needs only its
+    lightness), so resumability costs no network time."""
+    from vidcolor import colorize_video
+
+    seen = []
+    real = colorizer.infer
+    monkeypatch.setattr(colorizer, "infer", lambda x: seen.append(len(x)) or real(x))
+    out = tmp_path / "film.mkv"
+    summary = colorize_video(film, out, colorizer=colorizer, codec="ffv1", segment_seconds=float(SEGMENT),
+                             quiet=True)
+    assert summary.frames == FRAMES and sum(seen) == FRAMES
+    assert same_film(out, uninterrupted)

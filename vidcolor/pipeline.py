@@ -64,6 +64,17 @@ MODEL_OPTIONS = ("model", "weights", "device", "input_size", "batch_size", "prec
                  "lab_on_device", "channels_last", "smooth_on_device")
 
 
+@dataclass(frozen=True)
+class SharedColors:
+    """The network's colors of the frames two neighbouring segments both decode, computed once:
+    a segment saves those of its frames from ``save_from`` on (seconds on the input's clock) to
+    ``save``, and the next reads them from its ``load`` instead of running the network again."""
+
+    load: Path | None = None
+    save: Path | None = None
+    save_from: Fraction | None = None
+
+
 @dataclass
 class Summary:
     """What a run did; returned by the API and printed by the CLI."""
@@ -294,13 +305,15 @@ def interlace_of(src: Path, mode: str) -> Interlace:
 
 def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorizer, settings: EncodeSettings,
                      strength: float, interlace: Interlace = PROGRESSIVE, task: Task | None = None,
-                     guide: FilmReferences | None = None, carry: Carry = Carry()) -> tuple[int, int, list[float], list[float]]:
+                     guide: FilmReferences | None = None, carry: Carry = Carry(),
+                     shared: SharedColors = SharedColors()) -> tuple[int, int, list[float], list[float]]:
     """Colorize the frames of ``src`` in ``emit`` into ``part``, video alone, for joining later.
 
     ``decode`` is ``emit`` widened by context frames on both sides: they go through the network
     and the smoother but are not written, so the color of every written frame is the same as an
-    uninterrupted run gives it. ``guide``: the film's references, carried in and out as ``carry``
-    says. ``task``, where given, counts the frames written. Returns (frames written, frames
+    uninterrupted run gives it; ``shared`` spares the network the frames the segment before has
+    colorized. ``guide``: the film's references, carried in and out as ``carry`` says. ``task``,
+    where given, counts the frames written. Returns (frames written, frames
     colorized, the scene cuts among those written, the times of those the references hold less
     than half of; times in seconds on the output's clock).
     """
@@ -310,7 +323,7 @@ def colorize_segment(src, part, *, decode: Span, emit: Span, colorizer: Colorize
         with atomic_output(part) as tmp:
             run = _encode(src, part, tmp, container, stream, settings, decode, emit, strength or None,
                           lambda: colorizer, lambda net: None, None, interlace=interlace, task=task,
-                          guide=guide, carry=carry)
+                          guide=guide, carry=carry, shared=shared)
     return run.writer.frames, run.count, run.cuts, run.unreached
 
 
@@ -318,7 +331,8 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
             emit: Span | None, smoothing: float | None, make_net, make_report, total: int | None, *,
             plan: StreamPlan | None = None, progress: Progress = QUIET, task: Task | None = None,
             interlace: Interlace = PROGRESSIVE, skip_color: bool = False, make_provenance=None,
-            guide: FilmReferences | None = None, carry: Carry = Carry()) -> _Run:
+            guide: FilmReferences | None = None, carry: Carry = Carry(),
+            shared: SharedColors = SharedColors()) -> _Run:
     """Decode ``span`` of ``stream``, colorize, smooth at strength ``smoothing`` (None: no
     smoother at all), and encode into ``tmp`` with ``settings`` already resolved for the
     output, with the other streams as ``plan`` says (None: the video alone); the finished run.
@@ -335,7 +349,8 @@ def _encode(src: Path, dst: Path, tmp: Path, container, stream, settings: Encode
         # A deep source into a deep output is colorized at 16 bits (parity reads 8, as the official code).
         deep = deep_color(stream, settings.pix_fmt) and not net.parity
         run = _Run(net, stream.time_base, span, writer, smoother, make_report(net), emit, skip_color,
-                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8, guide=guide, carry=carry)
+                   pixels=cc.width * cc.height, dtype=np.uint16 if deep else np.uint8, guide=guide, carry=carry,
+                   shared=shared)
         writer.threads = net.threads.encoder_threads
         own = task is None
         task = progress.task("frames", src.name, total, advice=speed_advice(net)) if own else task
@@ -378,7 +393,8 @@ class _Run:
 
     def __init__(self, net: Colorizer, time_base, span: Span, writer: VideoWriter, smoother: ChromaSmoother | None,
                  report: Report | None, emit: Span | None = None, skip_color: bool = False, *, pixels: int,
-                 dtype=np.uint8, guide: FilmReferences | None = None, carry: Carry = Carry()):
+                 dtype=np.uint8, guide: FilmReferences | None = None, carry: Carry = Carry(),
+                 shared: SharedColors = SharedColors()):
         self.net, self.time_base, self.shift = net, time_base, span.shift
         self.writer, self.smoother, self.report = writer, smoother, report
         self._measure = MotionTracker() if report is not None else None
@@ -399,6 +415,9 @@ class _Run:
         self.task: Task | None = None
         self.unreached: list[float] = []  # times of written frames the references hold less than half of
         self._shown = 0.0  # when the last picture of the work was shown
+        self.shared = shared
+        self._given = _read_shared(shared.load)  # by pts: the network's ab, from the segment before
+        self._keep: dict[int, np.ndarray] = {}  # by pts: the network's ab, for the segment after
 
     def go(self, decoded, task: Task) -> None:
         net, smoother, depth = self.net, self.smoother, self.depth
@@ -410,6 +429,8 @@ class _Run:
         sorted_out = self.shots.stream((f, f.rgb) for f in decoded) if self.shots else \
             self._far_context(decoded) if self.emit is not None and self.guide is None and self.smoother else \
             ((f, False) for f in decoded)
+        if self._given:
+            sorted_out = ((f, self._given.get(f.pts, mark)) for f, mark in sorted_out)
         prepared = prefetch(preparing.map(partial(_with_input, net), sorted_out), maxsize=depth, name="decode")
         encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
         smooth = None if smoother is None and self.guide is None else \
@@ -417,7 +438,10 @@ class _Run:
         count = 0
         try:
             for a, (f, L, own) in net.infer_stream(prepared):
-                # A frame of a shot already in color keeps its pixels; its own ab guides the smoother.
+                if self.shared.save is not None and (a is not None or f.pts in self._given) and \
+                        (self.shared.save_from is None or f.pts * self.time_base >= self.shared.save_from):
+                    self._keep[f.pts] = a if a is not None else own
+                # A frame of a shot already in color keeps its pixels (its rgb); its own ab guides the smoother.
                 a, original = (a, None) if a is not None else (own, f.rgb)
                 tag = (L, f.pts, f.look, original, f.alpha)
                 if smooth is None:
@@ -438,6 +462,8 @@ class _Run:
                 for s in smoother.flush() if smoother else ():
                     self._to_encoder(s)
             encoder.close()
+            if self.shared.save is not None:
+                _write_shared(self.shared.save, self._keep)
         except BaseException:
             for stage in (smooth, encoder):
                 if stage is not None:
@@ -560,19 +586,40 @@ def picture(frame: av.VideoFrame) -> bytes:
 
 
 def _with_input(net: Colorizer, item):
-    """(network input, (frame, its full-resolution lightness, None)) for a decoded frame; for
-    one of a shot already in color (no input: it skips the network), its own ab on the model's grid
-    in place of None."""
+    """(network input, (frame, its full-resolution lightness, None)) for a decoded frame. Without
+    an input (it skips the network), its ab on the model's grid in place of None: a frame of a shot
+    already in color, its own; a frame the segment before colorized (an array given), that one's;
+    a far context frame (CONTEXT), zeros no written frame reads."""
     frame, in_color = item
-    if in_color is CONTEXT:
+    if in_color is CONTEXT or isinstance(in_color, np.ndarray):  # only its lightness, or its ab given
         L, _ = net.prepare(frame.rgb)
-        return None, (frame, L, np.zeros((net.input_size, net.input_size, 2), np.float32))
+        frame.rgb = None  # made from its lightness and that ab, as a frame the network colorized
+        ab = in_color if isinstance(in_color, np.ndarray) else np.zeros((net.input_size, net.input_size, 2),
+                                                                         np.float32)
+        return None, (frame, L, ab)
     if not in_color:
         L, x = net.prepare(frame.rgb)
         frame.rgb = None  # its lightness is all that is needed from here, and 3 bytes a pixel fewer
         return x, (frame, L, None)
     L, ab = lab.split(frame.rgb)
     return None, (frame, L, cv2.resize(ab, (net.input_size, net.input_size), interpolation=cv2.INTER_AREA))
+
+
+def _read_shared(path: Path | None) -> dict[int, np.ndarray]:
+    """{pts: ab} a segment before saved, or nothing where it saved none (or it is unreadable)."""
+    if path is None:
+        return {}
+    try:
+        with np.load(path) as saved:
+            return {int(k): saved[k] for k in saved.files}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_shared(path: Path, colors: dict[int, np.ndarray]) -> None:
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{str(pts): ab for pts, ab in colors.items()})
 
 
 def colorize_image(src, dst, *, colorizer: Colorizer | None = None, skip_color: bool = False,

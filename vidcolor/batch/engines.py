@@ -99,6 +99,16 @@ def _run(task):
     return _worker.run(task)
 
 
+def _drain(events) -> list:
+    """Everything waiting in a queue, without waiting."""
+    said = []
+    while True:
+        try:
+            said.append(events.get_nowait())
+        except queue.Empty:
+            return said
+
+
 class LocalEngine:
     """``jobs`` worker processes, each with its own model: one per GPU, or a share of the CPU cores.
 
@@ -157,12 +167,7 @@ class LocalEngine:
     def progress(self) -> list[tuple[tuple[str, int], int, bytes | None]]:
         """What the workers said of their tasks since last asked: (task key, frames written, a
         picture of the work or None)."""
-        said = []
-        while True:
-            try:
-                said.append(self._events.get_nowait())
-            except queue.Empty:
-                return said
+        return _drain(self._events)
 
     def close(self, interrupted: bool = False) -> None:
         for pool in self._pools:
@@ -203,12 +208,7 @@ class InlineEngine:
         return done
 
     def progress(self) -> list[tuple[tuple[str, int], int, bytes | None]]:
-        said = []
-        while True:
-            try:
-                said.append(self._events.get_nowait())
-            except queue.Empty:
-                return said
+        return _drain(self._events)
 
     def close(self, interrupted: bool = False) -> None:
         pass

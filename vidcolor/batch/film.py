@@ -15,7 +15,7 @@ from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
 from ..metrics.video import time_ranges
-from ..pipeline import EDIT_LIST_SLACK
+from ..pipeline import EDIT_LIST_SLACK, SharedColors
 from ..temporal.reference_files import Carry
 from .manifest import Manifest
 from .segments import Plan, Segment
@@ -56,6 +56,14 @@ class SegmentedFilm:
         i = segment.index
         following = self.plan.segments[i + 1] if i + 1 < len(self.plan.segments) else None
         return Carry(self.states[i], following and self.states[i + 1], following and following.decode.start)
+
+    def shared(self, segment: Segment) -> SharedColors:
+        """Where the segment finds the network's colors of the frames the one before colorized, and
+        leaves those of the next one's: segments run in order (the single-file command)."""
+        i, segments = segment.index, self.plan.segments
+        return SharedColors(self.work / f"{self.plan.key}-{i:05d}.ab.npz" if i else None,
+                            self.work / f"{self.plan.key}-{i + 1:05d}.ab.npz" if i + 1 < len(segments) else None,
+                            segments[i + 1].decode.start if i + 1 < len(segments) else None)
 
     def todo(self) -> list[tuple[Segment, Path]]:
         """Record the plan, clear what other plans (and killed runs) left in the work folder, and

@@ -84,7 +84,8 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                     started = time.perf_counter()
                     frames, count, cuts, unreached = colorize_segment(
                         src, part, decode=segment.decode, emit=segment.emit, colorizer=net, settings=settings,
-                        strength=strength, interlace=interlace, task=task, guide=guide, carry=film.carry(segment))
+                        strength=strength, interlace=interlace, task=task, guide=guide, carry=film.carry(segment),
+                        shared=film.shared(segment))
                     if by_work and per is None:  # the first segment's pace sizes the rest, for every later run too
                         per = segment_frames(plan.segments[0].frames, task.event.rate, SEGMENT_WORK)
                         manifest.set_segment_frames(key, per)

@@ -42,12 +42,11 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # torch's wording: "Unsupported global: GLOBAL x.y" (to 2.13), "unsupported GLOBAL x.y whose
-        # module x is blocked" (2.14); a message of weights_only's without a name is refused alike.
+        # module x is blocked" (2.14).
         forbidden = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", str(e))
-        if forbidden or "Weights only load failed" in str(e):
-            what = f" ({forbidden[1]})" if forbidden else ""
+        if forbidden:
             raise CheckpointError(f"{path}: not a safe checkpoint, refused: the file holds Python objects, not "
-                                  f"only tensors{what}; only plain weights are accepted") from None
+                                  f"only tensors ({forbidden[1]}); only plain weights are accepted") from None
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged or not a PyTorch file)") from None
     except Exception as e:  # torch and safetensors raise many types for damaged files
         raise CheckpointError(f"{path}: not a readable checkpoint ({first_line(e)})") from None
