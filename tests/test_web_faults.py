@@ -148,6 +148,25 @@ def test_uploads_can_be_deleted_and_previews_expire(paused, root, tmp_path):
         assert not old.exists() and new.is_dir()
 
 
+def dies_the_first_time(marker: str) -> str:
+    """In a preview worker: killed (as by the out-of-memory killer) unless ``marker`` exists."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(137)
+    return "done"
+
+
+def test_a_preview_worker_that_dies_mid_request_is_replaced_and_the_request_retried(tmp_path):
+    from vidcolor.web.frames import Previews
+
+    previews = Previews()
+    try:
+        assert previews._run(dies_the_first_time, str(tmp_path / "died")).result(timeout=120) == "done"
+        assert (tmp_path / "died").exists()
+    finally:
+        previews.close()
+
+
 # -- a real server, killed ---------------------------------------------------------------------
 def children(pid: int) -> set[int]:
     """The processes ``pid`` started, and theirs (from /proc)."""

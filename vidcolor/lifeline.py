@@ -20,10 +20,12 @@ POLL = 0.5  # seconds between looks at the parent
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int, kernel: bool = True) -> None:
     """Call first thing in a worker whose parent's pid is ``parent``: once the parent is gone,
-    the worker is killed (its own workers then follow, each watching it)."""
-    if sys.platform.startswith("linux"):
+    the worker is killed (its own workers then follow, each watching it). ``kernel`` False: the
+    poll alone, for a worker that a short-lived thread may start (a pool replacing a dead worker
+    from its own management thread), which the kernel's signal would kill as that thread ends."""
+    if kernel and sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

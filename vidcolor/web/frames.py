@@ -202,8 +202,9 @@ class Previews:
                 import multiprocessing
                 import os
 
+                # Started by whichever thread asks (a dead worker's retry: the pool's own thread, which ends).
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=die_with_parent, initargs=(os.getpid(),))
+                                                 initializer=die_with_parent, initargs=(os.getpid(), False))
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
