@@ -262,10 +262,10 @@ def colorize_video(src, dst, *, colorizer: Colorizer | None = None, preset: str 
 
 def check_segment_seconds(value) -> None:
     """``segment_seconds`` is None, "auto", or a finite number of seconds over 0."""
-    if value is None or value == AUTO:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise VidcolorError(f"--segment-seconds {value}: give auto or a number of seconds of film over 0")
+    if value is not None and value != AUTO:
+        from .batch.segments import film_seconds
+
+        film_seconds(value, "auto or ")
 
 
 def frame_step(stream, interlace: Interlace = PROGRESSIVE) -> float:

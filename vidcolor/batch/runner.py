@@ -33,14 +33,11 @@ from .engines import WorkerDied, check_main_guard, make_engine
 from .film import SegmentedFilm, one_piece_reason
 from .fingerprint import fingerprint
 from .manifest import DONE, FAILED, Item, Manifest, dump_settings
-from .segments import plan_segments
+from .segments import BATCH_SEGMENT_SECONDS, film_seconds, plan_segments
 from .sources import Source, find_sources, references_beside
 from ..temporal.reference_files import film_references as read_film_references
 from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
 
-# A batch's films are cut into segments of this much film: the unit of work a worker takes, and
-# of what a crash can cost.
-BATCH_SEGMENT_SECONDS = 60.0
 # The options that change a video's output (and so, changed, make a finished item stale).
 _VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
                    "skip_color", "audio")
@@ -109,9 +106,7 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     if options.get("fps") is not None:
         raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
     given = _given_references(options.pop("references", None), options.pop("hints", None))
-    if isinstance(segment_seconds, bool) or not isinstance(segment_seconds, (int, float)) \
-            or not 0 < segment_seconds < float("inf"):
-        raise VidcolorError(f"--segment-seconds {segment_seconds}: a batch takes a number of seconds of film over 0")
+    film_seconds(segment_seconds)
     if not sources:
         raise VidcolorError("no inputs given")
     if engine == "local":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..errors import VidcolorError
 from ..media.probe import frame_pts, frame_rate
 from ..media.timeline import Span
 from ..temporal.references import LOOK_BACK
@@ -29,6 +30,8 @@ from ..temporal.smoother import context_frames, window
 # of work each at the pace measured on the first, which is MIN_SEGMENT_SECONDS of film; a segment
 # also holds at least CONTEXT_SHARE times the frames it colorizes beyond its edges.
 SEGMENT_WORK = 60.0
+# A batch's films are cut every this many seconds of film: its unit of parallel work too.
+BATCH_SEGMENT_SECONDS = 60.0
 MIN_SEGMENT_SECONDS = 2.0
 CONTEXT_SHARE = 6
 
@@ -95,6 +98,14 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
         decode = Span(at(start - before, span.start), at(last, span.end), span.shift)
         segments.append(Segment(index, decode, emit, end - start))
     return Plan(key, tuple(segments), n, float(1 / rate))
+
+
+def film_seconds(value, allowed: str = "") -> float:
+    """``value`` as a finite number of seconds of film over 0, or one clear error (``allowed``
+    names what else the caller takes)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise VidcolorError(f"--segment-seconds {value}: give {allowed}a number of seconds of film over 0")
+    return float(value)
 
 
 def first_segment(stream, strength: float, seconds: float) -> int:
