@@ -47,7 +47,7 @@ def main() -> None:
     import vidcolor
 
     if args.work is not None:
-        from vidcolor.batch import resumable
+        from vidcolor.resume import resumable
 
         resumable.SEGMENT_WORK = args.work
     if args.kill_at is not None:
@@ -91,7 +91,7 @@ def crash_and_resume(args, segment) -> None:
     import numpy as np
 
     import vidcolor
-    from vidcolor.batch import resumable
+    from vidcolor.resume import resumable
     from vidcolor.errors import Interrupted
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -180,6 +180,7 @@ def test_a_blend_on_the_gpu_waits_for_it_once():
     import warnings
 
     from vidcolor.temporal.smoother_torch import DeviceBlend
+    from vidcolor.temporal.smoother import MAX_CHROMA_GAIN
 
     device = torch.device("cuda")
     gen = torch.Generator(device).manual_seed(0)
@@ -191,7 +192,7 @@ def test_a_blend_on_the_gpu_waits_for_it_once():
     # Two steps each way, the flow at a size of its own (resized for the blend, as the pipeline's is).
     sides = [[(rand(2, 64, 64, scale=40), rand(2, 48, 80, scale=3), rand(48, 80)) for _ in range(2)]
              for _ in range(2)]
-    blend = DeviceBlend(device)
+    blend = DeviceBlend(device, MAX_CHROMA_GAIN)
     blend.blend(own, sides, [1.0, 0.8, 0.4], True)  # the first call makes the cached grids
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("warn")

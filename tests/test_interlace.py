@@ -54,7 +54,7 @@ def test_detection_by_combing_and_by_flags(tmp_path):
     assert detect(progressive).field_order is None
     assert detect(progressive, "on").field_order == "tff"
     assert detect(woven, "off").field_order is None
-    with pytest.raises(VidcolorError, match="--deinterlace"):
+    with pytest.raises(VidcolorError, match="deinterlace must be one of"):
         detect(woven, "sometimes")
 
 
@@ -192,6 +192,7 @@ def test_timecode_is_counted_again_at_the_film_rate_after_inverse_telecine(cli, 
     assert timecodes(out) == [expected, expected]
 
 
+@pytest.mark.slow  # about 11 s
 def test_batch_colorizes_a_telecined_film_in_one_piece(cli, tmp_path):
     film = tmp_path / "films"
     film.mkdir()

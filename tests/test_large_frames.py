@@ -7,7 +7,7 @@ import pytest
 from media_factory import decoded_rgb, frame_times, write_video
 
 from vidcolor import lab
-from vidcolor.pipeline import QUEUE_FRAMES, queue_depth
+from vidcolor.run.film import QUEUE_FRAMES, queue_depth
 
 
 def chroma(lab: np.ndarray) -> float:

@@ -89,12 +89,12 @@ def test_preview_is_smaller_than_web_and_overrides_apply(cli, film, tmp_path):
     (("-o", "{tmp}/x.mp4", "--encoder-preset", "bogus"), ("libx264 will not start", "preset=bogus")),
 ])
 def test_a_preset_the_output_cannot_take_is_refused_before_decoding(cli, film, tmp_path, monkeypatch, args, words):
-    import vidcolor.pipeline
+    import vidcolor.run.film
 
     def no_decoding(*a, **k):
         raise AssertionError("decoding started")
 
-    monkeypatch.setattr(vidcolor.pipeline, "decode_frames", no_decoding)
+    monkeypatch.setattr(vidcolor.run.film, "decode_frames", no_decoding)
     code, output = cli(film, *(a.format(tmp=tmp_path) for a in args))
     assert code == 1
     assert all(w in output for w in words), output
@@ -120,7 +120,6 @@ def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
     without it (H100, H200), x264 silently elsewhere; --codec and the other presets unchanged."""
     from pathlib import Path
 
-    from vidcolor.errors import Notice
     from vidcolor.media import hardware
     from vidcolor.media.encode import EncodeSettings
 
@@ -136,7 +135,7 @@ def test_web_and_preview_encode_with_nvenc_only_where_it_opens(monkeypatch):
     monkeypatch.setattr(hardware, "opens", lambda codec: False)
     settings, notes = resolved("web")
     assert settings.codec == "libx264" and settings.options() == {"crf": "18"}
-    assert [c for _, c in notes] == [Notice] and "no NVENC" in notes[0][0] and "libx264" in notes[0][0]
+    assert [lost for _, lost in notes] == [False] and "no NVENC" in notes[0][0] and "libx264" in notes[0][0]
     # Beside a network on the GPU, x264 takes a speed that keeps up, unless told otherwise.
     settings, notes = resolved("web", keep_up=True)
     assert settings.options() == {"crf": "18", "preset": "veryfast"} and "keep up with the GPU" in notes[1][0]

@@ -15,7 +15,7 @@ from media_factory import decoded_rgb, write_video
 from vidcolor import colorize_video, evaluate_video
 from vidcolor.batch import run_batch
 from vidcolor.models.advice import HALF_SIZE_SPEEDUP, TINY_SPEEDUP, speed_advice
-from vidcolor.pipeline import PICTURE_WIDTH
+from vidcolor.run.film import PICTURE_WIDTH
 from vidcolor.progress import ADVANCE, END, ESTIMATE, PICTURE, PICTURE_EVERY, START, Progress
 
 FPS = 24
@@ -92,8 +92,9 @@ def test_an_estimate_once_the_pace_is_measured_with_the_faster_choices(monkeypat
     assert events.index(estimate) == 3  # after the second frame: the first only starts the clock
     # The faster choices, with the time each would take at this measured pace.
     left = 998 * 4
-    assert f"--model paper-tiny about {progress_module.duration_text(left / TINY_SPEEDUP)}" in estimate.message
-    assert f"--input-size 256 about {progress_module.duration_text(left / HALF_SIZE_SPEEDUP)}" in estimate.message
+    # (named as the API names them: the command line says --model and --input-size)
+    assert f"model paper-tiny about {progress_module.duration_text(left / TINY_SPEEDUP)}" in estimate.message
+    assert f"input_size 256 about {progress_module.duration_text(left / HALF_SIZE_SPEEDUP)}" in estimate.message
     # Not for a short run, nor with a GPU or the tiny model.
     events.clear()
     short = Progress(events).task("frames", "short.mp4", total=10, advice=speed_advice(large_on_cpu))
@@ -109,6 +110,7 @@ def test_the_tiny_model_gets_no_advice(colorizer):
     assert speed_advice(colorizer) is None
 
 
+@pytest.mark.slow  # about 13 s
 def test_a_batch_counts_frames_across_items_and_each_items_own(tiny_weights, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -136,7 +138,7 @@ def test_eval_counts_frames_and_scores_a_part_given_its_start_and_duration(color
     colorize_video(src, part, colorizer=colorizer, start=0.5, duration=1, quiet=True)
     from vidcolor import VidcolorError
 
-    with pytest.raises(VidcolorError, match="give vidcolor eval the same --start and --duration"):
+    with pytest.raises(VidcolorError, match="measure it with the same start and duration"):
         evaluate_video(src, part)
     events = Recorder()
     result = evaluate_video(src, part, start=0.5, duration=1, on_progress=events)

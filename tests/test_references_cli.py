@@ -137,6 +137,7 @@ def test_references_are_per_film_not_per_batch(cli, two_shots, tmp_path):
         run_batch([two_shots], tmp_path / "out", references=str(other), quiet=True)
 
 
+@pytest.mark.slow  # about 20 s
 def test_a_batch_picks_up_each_films_references_and_redoes_a_film_whose_keyframe_changed(cli, two_shots, tmp_path):
     import shutil
 
@@ -202,6 +203,7 @@ def test_the_references_and_the_smoother_follow_the_motion_on_one_flow(colorizer
     assert len(one) == len(frames) and all(np.array_equal(a, b) for a, b in zip(one, own))
 
 
+@pytest.mark.slow  # about 9 s
 def test_references_smoothed_on_the_device_agree_with_the_cpu(cli, two_shots, tmp_path):
     """The smoother on the device (torch, on the CPU here) takes the guide's steps, judged on the CPU
     where the guide reads them, as it takes its own: within 0.5 ab units of OpenCV's smoother."""
@@ -352,7 +354,7 @@ def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece
                                                                                 monkeypatch):
     """Smoothed, a segment decodes context on both sides, and its smoother follows the motion on the
     guide's steps, whose tracker the segment restores from the one before: pixel for pixel one piece."""
-    from vidcolor.batch import resumable
+    from vidcolor.resume import resumable
 
     real, segments = resumable.colorize_segment, []
     monkeypatch.setattr(resumable, "colorize_segment", lambda *a, **k: segments.append(1) or real(*a, **k))
@@ -372,6 +374,7 @@ def test_a_smoothed_film_with_references_in_segments_has_the_colors_of_one_piece
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out), strict=True))
 
 
+@pytest.mark.slow  # about 15 s; the single-file command's segments carry references in the default run
 def test_a_batch_colorizes_a_film_with_references_in_segments_carried_in_order(cli, two_shots, tmp_path):
     """On two workers, the segments of a film with references run one after another, each from
     what the one before saved; the film is pixel for pixel the single-file command's in one piece."""
@@ -396,6 +399,7 @@ def test_a_batch_colorizes_a_film_with_references_in_segments_carried_in_order(c
     assert all(np.array_equal(x, y) for x, y in zip(decoded_rgb(whole), decoded_rgb(out / "film.mkv"), strict=True))
 
 
+@pytest.mark.slow  # about 15 s
 def test_where_the_references_stop_holding_is_reported_whole_or_in_segments(colorizer, two_shots, tmp_path):
     """A keyframe in the first shot alone: the second shot (frames 12-23) needs a reference; the
     same stretch is found by a run in one piece, in resumable segments, and by a batch."""

@@ -89,7 +89,7 @@ def test_a_killed_run_resumes_where_it_stopped(sig, code, film, uninterrupted, t
 
 def interrupt_after(monkeypatch, segments: int) -> None:
     """Make the next run in this process stop as Ctrl-C would once ``segments`` are finished."""
-    from vidcolor.batch import resumable
+    from vidcolor.resume import resumable
 
     real, calls = resumable.colorize_segment, []
 
@@ -102,6 +102,7 @@ def interrupt_after(monkeypatch, segments: int) -> None:
     monkeypatch.setattr(resumable, "colorize_segment", segment)
 
 
+@pytest.mark.slow  # about 22 s; tests/test_options.py checks which settings void earlier work
 def test_other_options_or_fresh_discard_the_interrupted_work(film, cli, tmp_path, monkeypatch):
     out = tmp_path / "film.mkv"
     run = ("--codec", "ffv1", "--segment-seconds", SEGMENT)
@@ -115,13 +116,13 @@ def test_other_options_or_fresh_discard_the_interrupted_work(film, cli, tmp_path
         interrupt_after(m, 3)
         code, output = cli(film, "-o", out, *run, "--smooth-strength", "0.3", quiet=False)
     assert code == 130
-    assert "the options or the weights changed since the interrupted run: its 2 finished segment(s) are discarded" \
+    assert "the interrupted run's 2 finished segment(s) are discarded: the options or the weights changed" \
         in output
     assert segments_done(out) == 3
 
     code, output = cli(film, "-o", out, *run, "--smooth-strength", "0.3", "--fresh", quiet=False)
     assert code == 0, output
-    assert "--fresh since the interrupted run: its 3 finished segment(s) are discarded" in output
+    assert "the interrupted run's 3 finished segment(s) are discarded: a fresh start was asked for" in output
     assert "made by the interrupted run" not in output and f"{FRAMES} frame(s)" in output
     assert len(frame_times(out)) == FRAMES
     with av.open(str(out)) as c:  # joined from segments, it says how it was made as a one-piece run does
@@ -133,8 +134,8 @@ def test_auto_segments_are_sized_by_the_first_ones_pace_and_kept_for_the_resume(
                                                                                  monkeypatch):
     """By default a segment is about a minute of work at the pace of the first (here a shorter
     target, for a short film); an interrupted run's sizes are the resumed run's, whatever its pace."""
-    from vidcolor.batch import resumable
-    from vidcolor.batch.segments import first_segment
+    from vidcolor.resume import resumable
+    from vidcolor.resume.segments import first_segment
 
     out = tmp_path / "film.mkv"
     with av.open(str(film)) as c:
@@ -157,7 +158,7 @@ def test_auto_segments_are_sized_by_the_first_ones_pace_and_kept_for_the_resume(
 
 
 def test_a_segments_length_in_frames_from_the_pace():
-    from vidcolor.batch.segments import segment_frames
+    from vidcolor.resume.segments import segment_frames
 
     assert segment_frames(50, 1 / 4.5, 60.0) == 50  # ConvNeXt-L on 2 CPU cores: never under the first
     assert segment_frames(50, 80.0, 60.0) == 4800  # on an H100
@@ -165,7 +166,7 @@ def test_a_segments_length_in_frames_from_the_pace():
 
 
 def test_a_second_run_on_the_same_output_is_refused(film, cli, tmp_path):
-    from vidcolor.batch.manifest import Manifest
+    from vidcolor.resume.manifest import Manifest
 
     out = tmp_path / "film.mkv"
     held = Manifest(tmp_path, folder=f".{out.name}.vidcolor")  # as a run in progress holds it
@@ -192,6 +193,7 @@ def test_partial_files_of_killed_runs_are_removed(cli, tmp_path):
     assert not stale.exists() and live.exists() and len(frame_times(out)) == 6
 
 
+@pytest.mark.slow  # about 13 s
 def test_a_film_that_must_be_done_in_one_piece_says_it_cannot_resume(film, cli, tmp_path):
     out = tmp_path / "film.mkv"
     code, output = cli(film, "-o", out, "--segment-seconds", "2", "--report", tmp_path / "q.json", "--no-smooth",

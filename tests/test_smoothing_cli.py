@@ -64,6 +64,7 @@ def test_no_smooth_gives_each_frames_own_color_and_smoothing_keeps_lightness(cli
     assert np.abs(lightness(on) - lightness(off)).mean() < 0.5  # ... not the picture
 
 
+@pytest.mark.slow  # about 13 s; tests/test_temporal.py compares the two blends frame by frame
 def test_smoothing_on_the_device_agrees_with_the_cpu(cli, film, tmp_path):
     """--smooth-on-device runs torch's blend (on the CPU here, as it would on a GPU; the default on
     the CPU is OpenCV's, test_lab_torch.py). Issue 22: within 0.5 ab units on average."""
@@ -123,8 +124,8 @@ def test_eval_refuses_videos_that_do_not_match(cli, film, tmp_path):
     short = write_video(tmp_path / "short.mp4", width=96, height=64, frames=12, fps=24, audio=False)
     code, output = cli("eval", film, short, "-q", weights=False)
     assert code == 1 and output.strip() == f"vidcolor: error: {short}: ends after 12 frames, but {film} goes on; " \
-        "compare videos with the same frames; for a part made with --start or --duration, give vidcolor eval " \
-        "the same --start and --duration"
+        "compare videos with the same frames; for a part made with --start or --duration, measure it with the " \
+        "same --start and --duration"
     small = write_video(tmp_path / "small.mp4", width=64, height=48, frames=30, fps=24, audio=False)
     code, output = cli("eval", film, small, weights=False)
     assert code == 1 and "is 64x48" in output

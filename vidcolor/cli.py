@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 import cloup
 
-from .errors import OUT_OF_SPACE, Interrupted, Notice, VidcolorError, write_failure
+from .console import item_lines, status_lines, table
+from .errors import OUT_OF_SPACE, Interrupted, VidcolorError, options_spelled, write_failure
 from .media.interlace import MODES as INTERLACE_MODES
 from .media.presets import PRESETS
 from .models.registry import DEFAULT_MODEL, MODELS
@@ -48,7 +49,8 @@ class _Vidcolor(cloup.Group):
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module="torch")
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            with options_spelled(flag_of):  # the library's messages name its options as this command's flags
+                return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort as e:  # click's wrapping of Ctrl-C (and of SIGTERM, below)
             interrupt = e.__cause__
             if isinstance(interrupt, Interrupted):
@@ -80,7 +82,13 @@ def _fail(message: str, code: int):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"vidcolor: {'' if issubclass(category, Notice) else 'warning: '}{message}", err=True)
+    click.echo(f"vidcolor: warning: {message}", err=True)
+
+
+def _tell(event) -> None:
+    """A run's notes and warnings, shown where its bars are not (``--quiet``)."""
+    if event.kind in ("note", "warning"):
+        click.echo(f"vidcolor: {'warning: ' if event.kind == 'warning' else ''}{event.message}", err=True)
 
 
 @click.group(cls=_Vidcolor, context_settings={"help_option_names": ["-h", "--help"]})
@@ -213,9 +221,7 @@ class SegmentSeconds(click.ParamType):
             seconds = float(value)
         except ValueError:
             self.fail(f"{value}: auto, or a number of seconds", param, ctx)
-        if not 0 < seconds < float("inf"):
-            self.fail(f"{value}: a number of seconds over 0", param, ctx)
-        return seconds
+        return seconds  # its range is RunOptions' to check
 
 
 @main.command(short_help="Colorize a film, a still, a folder of stills, or an image sequence.")
@@ -249,7 +255,8 @@ def colorize(input, output, quiet, no_smooth, smooth_strength, reference_dirs, r
     """
     from .pipeline import colorize_path
 
-    summary = colorize_path(input, output, quiet=quiet, smooth_strength=_strength(no_smooth, smooth_strength),
+    summary = colorize_path(input, output, quiet=quiet, on_progress=_tell if quiet else None,
+                            smooth_strength=_strength(no_smooth, smooth_strength),
                             references=(*reference_dirs, *reference_files) or None, **options)
     if not quiet:
         copied = f"; copied {', '.join(summary.streams_copied)}" if summary.streams_copied else ""
@@ -309,7 +316,7 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, referen
     if status_of is not None:
         if sources or output:
             raise click.UsageError("--status only reads a batch; give it the output folder alone")
-        _print_status(batch_status(status_of))
+        click.echo("\n".join(status_lines(batch_status(status_of))))
         return
     if not output:
         raise click.UsageError("give the output folder with -o OUT_DIR")
@@ -323,7 +330,7 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, referen
         _fail(f"{getattr(e, 'reason', 'interrupted')}; run the same command again to resume",
               getattr(e, "exit_code", EXIT_INTERRUPTED))
     if not quiet:
-        _print_items(summary.items)
+        click.echo("\n".join(item_lines(summary.items)))
     for item in summary.items:
         for n in item.notes:
             click.echo(f"vidcolor: {n}", err=True)
@@ -337,34 +344,6 @@ def batch(sources, output, status_of, quiet, no_smooth, smooth_strength, referen
                f"{summary.count('pending')} not reached, in {summary.seconds:.1f} s on {summary.engine}", err=True)
     if summary.failed:
         sys.exit(1)
-
-
-def _print_items(items) -> None:
-    rows = [("STATE", "TIME", "FRAMES", "INPUT", "ERROR")]
-    for i in items:
-        state = i.state + (" (earlier)" if i.skipped else "")
-        rows.append((state, f"{i.seconds:.1f}s" if i.seconds is not None else "-",
-                     "-" if i.frames is None else str(i.frames), i.input, i.error or ""))
-    _table(rows)
-
-
-def _print_status(rows) -> None:
-    from collections import Counter
-
-    table = [("STATE", "SEGMENTS", "TIME", "INPUT", "ERROR")]
-    for item, done, planned in rows:
-        table.append((item.state, f"{done}/{planned}" if planned else "-",
-                      f"{item.seconds:.1f}s" if item.seconds is not None else "-", item.input, item.error or ""))
-    _table(table)
-    counts = Counter(item.state for item, _, _ in rows)
-    click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "running", "pending")) +
-               (" (running: in progress, or interrupted; rerun to resume)" if counts.get("running") else ""))
-
-
-def _table(rows) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
 
 
 @main.command("eval", short_help="Measure how steady the color of a colorized film is over time.")
@@ -457,9 +436,10 @@ def serve(host, port, roots, output, token, max_upload, concurrent, api_list):
                          output=output.absolute(), token=token or secrets.token_urlsafe(24), host=host, port=port,
                          max_upload=parse_size(max_upload), concurrent=concurrent, docs=api_list)
     if not is_loopback(host):
-        warnings.warn(f"listening on {host}: anyone who can reach this machine and holds the token can read the "
-                      "--root folders and run jobs; keep the URL to yourself", stacklevel=1)
-    run_server(config, on_ready=lambda url: click.echo(f"vidcolor: serving at {url}", err=False))
+        click.echo(f"vidcolor: warning: listening on {host}: anyone who can reach this machine and holds the token "
+                   "can read the --root folders and run jobs; keep the URL to yourself", err=True)
+    with options_spelled(str):  # a request names its options as the API does
+        run_server(config, on_ready=lambda url: click.echo(f"vidcolor: serving at {url}", err=False))
 
 
 @main.group(short_help="List and download the released DDColor weights.")
@@ -477,7 +457,7 @@ def weights_list():
         path = find_weights(m)
         size = f"{path.stat().st_size / 1e6:.0f} MB" if path else "-"
         rows.append((m.name, m.filename, size, str(path) if path else "missing"))
-    _table(rows)
+    click.echo("\n".join(table(rows)))
     click.echo("\nsearched, in order: " + ", ".join(str(d) for d in search_dirs()))
 
 
@@ -487,7 +467,7 @@ def weights_list():
 def weights_download(names, quiet):
     """Download released weights into the user cache (verified against the Hub's checksum)."""
     from .models.weights import download_weights, find_weights
-    from .progress import for_run
+    from .console import for_run
 
     for name in MODELS if "all" in names else names:
         model = MODELS[name]
@@ -497,3 +477,13 @@ def weights_download(names, quiet):
 
 if __name__ == "__main__":
     main()
+
+
+# The API's option names as this command line spells them: one table, from the commands' own flags.
+FLAGS = {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0])
+         for command in (colorize, batch, keyframes, evaluate) for p in command.params if isinstance(p, click.Option)}
+FLAGS.update(references="--references", reference="--reference")
+
+
+def flag_of(name: str) -> str:
+    return FLAGS.get(name, name)

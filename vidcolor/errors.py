@@ -1,14 +1,49 @@
 """Errors that reach the user as one line, with the exit code the CLI gives them."""
 import errno
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 # A full disk, a full quota, or a file size limit: the same to the user.
 OUT_OF_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+# How a message names an option: by the API's parameter name, or where the CLI set it, its flag.
+_SPELLING: ContextVar[Callable[[str], str]] = ContextVar("vidcolor_option_spelling", default=str)
+
+
+def option(name: str) -> str:
+    """The option ``name`` (the API's parameter name) as the user gave it."""
+    return _SPELLING.get()(name)
+
+
+@contextmanager
+def options_spelled(spelling: Callable[[str], str]):
+    """Within it, messages name options with ``spelling`` (the CLI: its flags)."""
+    token = _SPELLING.set(spelling)
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)
 
 
 class VidcolorError(Exception):
     """A problem with the user's input, output or environment (not a bug in vidcolor)."""
 
     exit_code = 1
+
+
+class OptionError(VidcolorError):
+    """An option's value refused; ``name`` is the API's name for it (the CLI shows its flag)."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.option = name
+
+    @classmethod
+    def of(cls, name: str, problem: str) -> "OptionError":
+        """``name problem``, the option spelled as the user gave it."""
+        return cls(name, f"{option(name)} {problem}")
 
 
 class WeightsUnavailableError(VidcolorError):
@@ -36,12 +71,6 @@ def write_failure(path, e: BaseException, what: str = "writing failed") -> Vidco
     if getattr(e, "errno", None) in OUT_OF_SPACE:
         return VidcolorError(f"{path}: the disk is full ({e.strerror}); the partial output was removed")
     return VidcolorError(f"{path}: {what} ({first_line(e)})")
-
-
-class Notice(UserWarning):
-    """What the user should know of a choice made for them, where nothing is lost (an alpha
-    channel kept, a film deinterlaced, a run resumed): the CLI shows it as a plain line, not as a
-    warning. Issued with ``warnings.warn``, so the batch runner collects it with its item."""
 
 
 class Interrupted(KeyboardInterrupt):

@@ -6,13 +6,14 @@ from itertools import zip_longest
 from pathlib import Path
 
 from . import lab
-from .errors import VidcolorError
+from .errors import VidcolorError, option
 from .media.atomic import check_output_path
 from .media.decode import decode_frames, expected_frames
 from .media.probe import open_input, video_stream
 from .media.timeline import Span, make_span, parse_time
 from .metrics import Report
-from .progress import Listener, for_run
+from .console import for_run
+from .progress import Listener
 from .stages import prefetch
 from .temporal import MotionTracker
 from .temporal.flow import FLOW_SIZE
@@ -33,7 +34,7 @@ def evaluate_video(input, colorized, *, reference=None, report=None, overwrite: 
     if report is not None:
         for p in paths:
             check_output_path(p, report, overwrite)
-    start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
+    start_s, duration_s = parse_time(start, option("start")), parse_time(duration, option("duration"))
     progress = for_run(quiet, on_progress)
     tracker = MotionTracker(flow_size)
     metrics = Report(("colorized",), input=str(paths[0]), colorized=str(paths[1]),
@@ -68,8 +69,9 @@ def _check_alike(frames, decoders, index: int, part: bool) -> None:
     for f, path in zip(frames, paths):
         if f is None:
             longer = next(p for g, p in zip(frames, paths) if g is not None)
-            hint = "" if part else ("; for a part made with --start or --duration, give vidcolor eval the same "
-                                    "--start and --duration")
+            start, duration = option("start"), option("duration")
+            hint = "" if part else f"; for a part made with {start} or {duration}, measure it with the same {start} " \
+                                   f"and {duration}"
             raise VidcolorError(f"{path}: ends after {index} frames, but {longer} goes on; "
                                 f"compare videos with the same frames{hint}")
         if f.rgb.shape != frames[0].rgb.shape:

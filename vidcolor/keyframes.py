@@ -19,14 +19,17 @@ import cv2
 import numpy as np
 
 from . import lab
-from .errors import VidcolorError
+from .errors import OptionError, VidcolorError, option
 from .media.atomic import atomic_output
 from .media.decode import decode_frames, expected_frames
 from .media.images import write_image
 from .media.probe import frame_rate, open_input, video_stream
-from .media.timeline import make_span, parse_time, picture_extent
+from .console import for_run
+from .media.timeline import make_span, picture_extent
 from .models import Colorizer
-from .progress import Listener, for_run
+from .options import RunOptions
+from .progress import Listener
+from .run.colorizer import load_colorizer
 from .temporal import MotionTracker
 from .temporal.reference_files import RECORD
 
@@ -50,24 +53,23 @@ def export_keyframes(src, out_dir, *, colorizer: Colorizer | None = None, every:
                      on_progress: Listener | None = None, **model_options) -> Keyframes:
     """Write a colorized keyframe of each shot of the video ``src`` (and one every ``every``
     seconds within long shots) into the folder ``out_dir``, named as ``--references`` reads them."""
-    from .pipeline import make_colorizer
-
     src, out_dir = Path(src), Path(out_dir)
     if every is not None and not every > 0:
-        raise VidcolorError(f"--every {every} must be more than 0 seconds")
+        raise OptionError("every", f"{option('every')} {every} must be more than 0 seconds")
     if out_dir.exists() and not out_dir.is_dir():
         raise VidcolorError(f"{out_dir}: exists and is not a folder")
     if out_dir.is_dir() and any(out_dir.glob("[0-9]*.png")) and not overwrite:
-        raise VidcolorError(f"{out_dir}: already holds keyframes (use --overwrite to replace them)")
+        raise VidcolorError(f"{out_dir}: already holds keyframes (use {option('overwrite')} to replace them)")
+    options = RunOptions.from_mapping(model_options, start=start, duration=duration)
     progress = for_run(quiet, on_progress)
-    start_s, duration_s = parse_time(start, "--start"), parse_time(duration, "--duration")
+    start_s, duration_s = options.part.start, options.part.duration
     with open_input(src) as container:
         stream = video_stream(container, src)
         span = make_span(container, stream, src, start_s, duration_s)
         rate = frame_rate(stream) or Fraction(24)
         origin = picture_extent(container, stream, src)[0]
         total = expected_frames(stream, container, span)
-        net = make_colorizer(colorizer, progress=progress, **model_options)
+        net = load_colorizer(options.model, colorizer, progress)
         out_dir.mkdir(parents=True, exist_ok=True)
         written: dict[str, str] = {}
 

@@ -10,7 +10,7 @@ vidcolor used to send every array of 1 MiB or more to its own mmap (``M_MMAP_THR
 (6529 and 6563 MiB there), but every such array is then faulted in page by page and unmapped
 again, on every frame. On a 2-core machine that cost 57-66 ms of kernel time a 1080p frame (the
 CPU plan) and 218 a 720p frame (the GPU plan's workers), a fifth to two fifths of the CPU work
-outside the network, for 6-25% less peak memory (``benchmarks/malloc_policy.py``; README, "Keeping
+outside the network, for 6-25% less peak memory (``benchmarks/investigations/malloc_policy.py``; README, "Keeping
 up with a GPU"). Two arenas for the whole process keep the threads' freed memory in one place,
 to be reused, with next to no kernel time (``M_ARENA_MAX``), and the run's memory stays flat.
 See mallopt(3).

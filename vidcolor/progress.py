@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 # Kinds of events. A picture is a small JPEG of the latest frame made (every PICTURE_EVERY seconds
-# at most), for those that show one (the web page); the bars ignore it.
-START, ADVANCE, END, NOTE, ESTIMATE, PICTURE = "start", "advance", "end", "note", "estimate", "picture"
+# at most), for those that show one (the web page); the bars ignore it. A note tells what was
+# decided where nothing is lost (a film deinterlaced, a run resumed); a warning, what is lost.
+START, ADVANCE, END, NOTE, WARNING, ESTIMATE, PICTURE = ("start", "advance", "end", "note", "warning", "estimate",
+                                                         "picture")
 PICTURE_EVERY = 2.0
 # An estimate is made once the pace has been measured over this long, past the first frames
 # (which pay for the pipeline filling up), and only for what will take longer than LONG_RUN.
@@ -69,8 +71,9 @@ class Progress:
             for listen in self.listeners:
                 listen(event)
 
-    def note(self, message: str, task: str = "") -> None:
-        self.emit(Event(NOTE, task, message=message))
+    def note(self, message: str, lost: bool = False) -> None:
+        """Tell the user what was decided (``lost``: a warning, something is left out or changed)."""
+        self.emit(Event(WARNING if lost else NOTE, "", message=message))
 
     def task(self, task: str, label: str = "", total: int | None = None, unit: str = "frame",
              initial: int = 0, advice: Callable[[Event], str] | None = None) -> Task:
@@ -78,6 +81,29 @@ class Progress:
 
 
 QUIET = Progress()
+
+
+class Notices:
+    """A listener that keeps a run's notes and warnings: for its summary, or a batch item's report."""
+
+    def __init__(self):
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+
+    def __call__(self, e: Event) -> None:
+        if e.kind == NOTE:
+            self.notes.append(e.message)
+        elif e.kind == WARNING:
+            self.warnings.append(e.message)
+
+
+class KeepingNotices(Progress):
+    """``progress``, and the notes and warnings sent through it kept in ``notices``: a run's, for
+    its summary."""
+
+    def __init__(self, progress: Progress):
+        self.notices = Notices()
+        super().__init__(progress.emit, self.notices)
 
 
 class Task:
@@ -161,16 +187,3 @@ def duration_text(seconds: float) -> str:
     if s < 48 * 3600:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     return f"{s // 86400} days {s % 86400 // 3600} h"
-
-
-def for_run(quiet: bool, on_progress: Listener | Progress | None = None) -> Progress:
-    """A run's progress as the API takes it: bars on stderr unless ``quiet``, and the caller's
-    listener (or a whole ``Progress``, passed on as it is)."""
-    if isinstance(on_progress, Progress):
-        return on_progress
-    bars = None
-    if not quiet:
-        from .console import Bars
-
-        bars = Bars()
-    return Progress(bars, on_progress)

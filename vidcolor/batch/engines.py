@@ -18,7 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 from ..lifeline import die_with_parent
 from ..threads import available_cores
 from .tasks import Worker
@@ -121,7 +121,7 @@ class LocalEngine:
 
     def __init__(self, jobs: int, device: str):
         if jobs < 1:
-            raise VidcolorError(f"--jobs {jobs} must be at least 1")
+            raise VidcolorError(f"{option('jobs')} {jobs} must be at least 1")
         self.capacity = jobs
         gpus = gpu_count() if device in ("auto", "cuda") else 0
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -228,7 +228,7 @@ class RayEngine:
         try:
             import ray
         except ImportError:
-            raise VidcolorError("--engine ray needs Ray: pip install 'vidcolor[ray]'") from None
+            raise VidcolorError(f"{option('engine')} ray needs Ray: pip install 'vidcolor[ray]'") from None
         self._ray = ray
         self._started = not ray.is_initialized()
         if self._started:
@@ -238,7 +238,7 @@ class RayEngine:
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise VidcolorError(f"cannot reach the Ray cluster at {address or 'a local instance'} ({e})") from None
         if jobs is not None and jobs < 1:
-            raise VidcolorError(f"--jobs {jobs} must be at least 1")
+            raise VidcolorError(f"{option('jobs')} {jobs} must be at least 1")
         gpus = int(ray.cluster_resources().get("GPU", 0)) if device != "cpu" else 0
         # By default one actor per GPU, or on a cluster without GPUs one per machine.
         self.capacity = jobs or gpus or sum(1 for node in ray.nodes() if node.get("Alive"))

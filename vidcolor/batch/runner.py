@@ -11,37 +11,32 @@ import hashlib
 import json
 import shutil
 import time
-import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..errors import Notice, VidcolorError
+from ..errors import OptionError, VidcolorError, option
 from ..media.atomic import atomic_output, remove_stale_partials
 from ..media.decode import expected_frames, stream_has_alpha
-from ..media.encode import EncodeSettings, output_muxer
+from ..media.encode import output_muxer
 from ..media.probe import open_input, video_stream
-from ..media.timeline import make_span, parse_time
+from ..media.timeline import make_span
 from ..models import DEFAULT_MODEL
-from ..models.colorizer import check_model_choice, on_gpu, resolve_weights
-from ..pipeline import (MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS, interlace_of,
-                        smoothing_strength)
-from ..progress import QUIET, Listener, Progress, Task, for_run
+from ..models.colorizer import on_gpu, resolve_weights
+from ..options import Guides, RunOptions
+from ..pipeline import interlace_of
+from ..console import for_run
+from ..progress import QUIET, KeepingNotices, Listener, Progress, Task
 from ..provenance import record, sha256_file
 from .engines import WorkerDied, check_main_guard, make_engine
-from .film import SegmentedFilm, one_piece_reason
-from .fingerprint import fingerprint
-from .manifest import DONE, FAILED, Item, Manifest, dump_settings
-from .segments import BATCH_SEGMENT_SECONDS, film_seconds, plan_segments
+from ..resume.film import SegmentedFilm, one_piece_reason
+from ..resume.fingerprint import fingerprint, work_settings
+from ..resume.manifest import DONE, FAILED, Item, Manifest, dump_settings
+from ..resume.segments import BATCH_SEGMENT_SECONDS, film_seconds, plan_segments
 from .sources import Source, find_sources, references_beside
 from ..temporal.reference_files import film_references as read_film_references
-from .tasks import REPORT_EVERY, FileTask, SegmentTask, split_notices, task_key
-
-# The options that change a video's output (and so, changed, make a finished item stale).
-_VIDEO_SETTINGS = ("preset", "codec", "crf", "pix_fmt", "encoder_preset", "start", "duration", "deinterlace",
-                   "skip_color", "audio")
-_MODEL_SETTINGS = ("model", "weights", "input_size", "parity", "precision")
+from .tasks import REPORT_EVERY, FileTask, SegmentTask, task_key
 
 
 @dataclass
@@ -95,17 +90,17 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     """Colorize every video and still in ``sources`` (files, folders, glob patterns) into ``out_dir``,
     mirroring their folders. Rerun to resume: finished items are skipped, changed ones redone,
     failed ones retried with ``retry_failed``; a long film resumes from its last finished segment.
-    ``options`` are those of ``colorize_video`` (a quality ``report`` excepted).
+    ``options``: a ``RunOptions``'s fields by name, as ``colorize_video`` takes them (a quality
+    ``report`` excepted); ``segment_seconds`` is the batch's own (its unit of parallel work).
 
     Progress counts frames across every item to do (a still is one), and each item's own; it
     goes to bars on stderr unless ``quiet``, and as ``vidcolor.progress.Event``s to ``on_progress``.
     """
-    unknown = set(options) - set(MODEL_OPTIONS) - set(VIDEO_ONLY_OPTIONS) - set(STILLS_OPTIONS) - {"report"}
-    if unknown or "report" in options:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown | ({'report'} & set(options))))}")
-    if options.get("fps") is not None:
-        raise VidcolorError("--fps is for one image sequence; a batch takes files, and folders of files")
-    given = _given_references(options.pop("references", None), options.pop("hints", None))
+    options = RunOptions.from_mapping(options)
+    if options.part.fps is not None:
+        raise OptionError("fps", f"{option('fps')} is for one image sequence; a batch takes files, and folders "
+                                 "of files")
+    given = _given_references(options.guides.references, options.guides.hints)
     film_seconds(segment_seconds)
     if not sources:
         raise VidcolorError("no inputs given")
@@ -132,12 +127,11 @@ def run_batch(sources: list[str], out_dir, *, engine: str = "local", jobs: int |
     return summary
 
 
-def _given_references(references, hints) -> tuple[Path | None, Path | None] | None:
+def _given_references(references: tuple, hints) -> tuple[Path | None, Path | None] | None:
     """A batch's one film's references, given (a folder of keyframes, a hints file), or None."""
-    if isinstance(references, (list, tuple)):
-        if len(references) > 1:
-            raise VidcolorError("a batch's film takes one folder of keyframes")
-        references = references[0] if references else None
+    if len(references) > 1 or references and not isinstance(references[0], str):
+        raise OptionError("references", "a batch's film takes one folder of keyframes")
+    references = references[0] if references else None
     if not references and not hints:
         return None
     refs, hints = (Path(references) if references else None), (Path(hints) if hints else None)
@@ -183,45 +177,24 @@ class _Job:
 
 
 class _Batch:
-    def __init__(self, out_dir: Path, sources: list[Source], options: dict, engine: str, jobs: int | None,
+    def __init__(self, out_dir: Path, sources: list[Source], options: RunOptions, engine: str, jobs: int | None,
                  address: str | None, retry_failed: bool, segment_seconds: float, overwrite: bool,
                  progress: Progress = QUIET, given: tuple[Path | None, Path | None] | None = None):
         self.out_dir, self.sources, self.progress, self.given = out_dir, sources, progress, given
-        self.engine_args = (engine, jobs, options.get("device") or "auto", address)
+        self.engine_args = (engine, jobs, options.model.device, address)
         self.retry_failed, self.segment_seconds, self.overwrite = retry_failed, segment_seconds, overwrite
-        self.model_options = {k: options[k] for k in MODEL_OPTIONS if options.get(k) is not None}
-        check_model_choice(self.model_options.get("model"), self.model_options.get("weights"))
-        if "weights" not in self.model_options:
-            self.model_options.setdefault("model", DEFAULT_MODEL)
-        else:
-            self.model_options["weights"] = str(Path(self.model_options["weights"]).absolute())
-        # A flag left off (or audio as before: auto) is not recorded: earlier batches' settings stay the same.
-        self.video_options = {k: v for k in _VIDEO_SETTINGS if (v := options.get(k)) not in (None, False)
-                              and not (k == "audio" and v == "auto")}
-        self.strength = smoothing_strength(options.get("smooth_strength"), bool(options.get("parity")))
-        self.start = parse_time(options.get("start"), "--start")
-        self.duration = parse_time(options.get("duration"), "--duration")
-        if self.duration == 0:
-            raise VidcolorError("--duration must be more than 0")
-        self.encode = EncodeSettings(**{k: options.get(k) for k in ("preset", "codec", "crf", "pix_fmt",
-                                                                    "encoder_preset")},
-                                     keep_up=on_gpu(options.get("device")))
-        self.stills_options = {k: v for k in STILLS_OPTIONS if (v := options.get(k))}
-        self.settings = {"image": {**self._model_settings(), **self.stills_options}}
-        self.settings["video"] = {**self.settings["image"], **self.video_options, "smooth_strength": self.strength}
+        model = options.model
+        # Workers elsewhere (Ray) do not share this working folder; a film's references are its own.
+        model = replace(model, model=model.model or DEFAULT_MODEL) if model.weights is None else \
+            replace(model, weights=str(Path(model.weights).absolute()))
+        self.options = replace(options, model=model, guides=Guides())
+        self.strength = options.strength
+        self.encode = replace(options.encode, keep_up=on_gpu(model.device))
+        self.settings = {kind: work_settings(self.options, kind) for kind in ("image", "video")}
         self.manifest = Manifest(out_dir)
         self.engine = None
         self.weights_path: Path | None = None  # known once the first task is submitted
         self.reports: list[ItemReport] = []
-
-    def _model_settings(self) -> dict:
-        m = {k: self.model_options.get(k) for k in _MODEL_SETTINGS}
-        weights = m.get("weights")
-        if weights is not None:  # the file, as it is now: another file under the same name is another model
-            path = Path(weights)
-            m["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
-            m["model"] = None
-        return m
 
     # -- the run ------------------------------------------------------------------------
     def run(self) -> BatchSummary:
@@ -263,8 +236,8 @@ class _Batch:
 
     def _weights_file(self) -> Path:
         if self.weights_path is None:
-            self.weights_path = resolve_weights(self.model_options.get("model"), self.model_options.get("weights"),
-                                                progress=self.progress)
+            model = self.options.model
+            self.weights_path = resolve_weights(model.model, model.weights, progress=self.progress)
         return self.weights_path
 
     def _capacity(self) -> int:
@@ -304,7 +277,7 @@ class _Batch:
             self.manifest.reset(key, str(source.output), source.kind, print_, settings)
             shutil.rmtree(self._work(source), ignore_errors=True)
         if dst.exists() and not ours and not self.overwrite:
-            report.state, report.error = FAILED, f"{dst}: already exists (use --overwrite to replace it)"
+            report.state, report.error = FAILED, f"{dst}: already exists (use {option('overwrite')} to replace it)"
             self.manifest.start(key)
             self.manifest.fail(key, report.error, 0.0)
             return None
@@ -317,7 +290,7 @@ class _Batch:
         try:
             with open_input(source.path) as container:
                 stream = video_stream(container, source.path)
-                span = make_span(container, stream, source.path, self.start, self.duration)
+                span = make_span(container, stream, source.path, self.options.part.start, self.options.part.duration)
                 return expected_frames(stream, container, span) or 0
         except VidcolorError:
             return 0  # the item fails when it starts, with this error
@@ -352,46 +325,43 @@ class _Batch:
         dst.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(dst)
         if job.source.kind == "image":
-            return [FileTask(src, dst, tuple(sorted(self.stills_options.items())), self._model_tuple())]
+            return [FileTask(src, dst, self.options)]
         try:
             with open_input(src) as container:
                 stream = video_stream(container, src)
-                job.span = make_span(container, stream, src, self.start, self.duration)
+                job.span = make_span(container, stream, src, self.options.part.start, self.options.part.duration)
                 cc = stream.codec_context
                 settings, notes = self.encode.resolve(output_muxer(dst), dst, cc.width, cc.height,
                                                       stream_has_alpha(stream))
                 refs, hints = self._references_of(src)
-                segmented = one_piece_reason(codec=settings.codec,
-                                             skip_color=bool(self.video_options.get("skip_color"))) is None
+                segmented = one_piece_reason(codec=settings.codec, skip_color=self.options.color.skip_color) is None
                 identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
                 plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                      identity) if segmented else None
             guide = None
             if plan is not None and len(plan.segments) > 1:  # a film in one piece probes in its worker
-                with warnings.catch_warnings(record=True) as caught:  # the notice goes with the item
-                    warnings.simplefilter("always")
-                    interlace = interlace_of(src, self.video_options.get("deinterlace", "auto"))
+                told = KeepingNotices(QUIET)  # the notice goes with the item
+                interlace = interlace_of(src, self.options.part.deinterlace, told)
                 if one_piece_reason(codec=settings.codec, interlace=interlace):
                     plan = None
                 elif refs or hints:  # its segments carry the references' colors, one to the next, in order
                     with open_input(src) as container:
                         stream = video_stream(container, src)
                         guide = read_film_references(src, container, stream, (str(refs),) if refs else None,
-                                                     hints, interlace)
+                                                     hints, interlace, told)
                         plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                              identity, guide.times())
         except VidcolorError as e:
             self._fail(job, str(e))
             return []
         if plan is None or len(plan.segments) == 1:  # the worker tells its own notices
-            options = {**self.video_options, "smooth_strength": self.strength, "segment_seconds": None}
+            options = self.options.replace(smooth_strength=self.strength, segment_seconds=None)
             if refs or hints:
-                options.update(references=(str(refs),) if refs else None, hints=str(hints) if hints else None)
+                options = options.replace(references=(str(refs),) if refs else None, hints=str(hints) if hints else None)
                 job.report.notes.append(f"{src}: follows " + " and ".join(str(p.name) for p in (refs, hints) if p))
-            return [FileTask(src, dst, tuple(sorted(options.items())), self._model_tuple())]
-        lost, told = split_notices(caught)
-        job.report.warnings += [f"{dst}: {n}" for n, kind in notes if kind is not Notice] + lost
-        job.report.notes += [f"{dst}: {n}" for n, kind in notes if kind is Notice] + told
+            return [FileTask(src, dst, options)]
+        job.report.warnings += [f"{dst}: {n}" for n, lost in notes if lost] + told.notices.warnings
+        job.report.notes += [f"{dst}: {n}" for n, lost in notes if not lost] + told.notices.notes
         if guide is not None:
             job.report.notes.append(f"{src}: follows " + " and ".join(str(p.name) for p in (refs, hints) if p))
         job.film = SegmentedFilm(self.manifest, str(src), plan, self._work(job.source), settings.codec,
@@ -403,8 +373,8 @@ class _Batch:
             self.total.resume(job.film.frames)
         job.report.segments = len(plan.segments)
         job.report.segments_resumed = len(plan.segments) - len(todo)
-        tasks = [SegmentTask(src, part, segment.decode, segment.emit, settings, self.strength, self._model_tuple(),
-                             interlace, segment.index, guide, job.film.carry(segment)) for segment, part in todo]
+        tasks = [SegmentTask(src, part, job.film.run_part(segment), settings, self.strength, self.options.model,
+                             interlace, segment.index, guide) for segment, part in todo]
         job.remaining = len(tasks)
         if not tasks:
             self._join(job)
@@ -452,13 +422,14 @@ class _Batch:
     def _join(self, job: _Job) -> None:
         src, dst = job.source.path, job.dst
         try:
-            weights = self._weights_file()
-            model = self.model_options["model"] if "weights" not in self.model_options else weights.name
+            weights, options = self._weights_file(), self.options
+            model = options.model.model if options.model.weights is None else weights.name
+            m = options.model
             made = record(src, model, weights, {
-                "input_size": self.model_options.get("input_size", 512), "parity": self.model_options.get("parity"),
-                "precision": self.model_options.get("precision", "fp32"), **self.video_options,
+                **{k: v for k, v in options.settings().items() if k not in ("model", "weights")},
+                "input_size": m.input_size, "parity": m.parity, "precision": m.precision,
                 "smooth_strength": self.strength, "segments": len(job.film.plan.segments)})
-            streams = job.film.join(src, dst, job.span, self.video_options.get("audio", "auto"), made)
+            streams = job.film.join(src, dst, job.span, options.audio, made)
         except VidcolorError as e:
             self._fail(job, str(e))
             return
@@ -490,9 +461,6 @@ class _Batch:
         """(keyframes folder, hints file) of a film: those given for the batch's one film, else
         those beside it."""
         return self.given if self.given is not None else references_beside(film)
-
-    def _model_tuple(self) -> tuple:
-        return tuple(sorted(self.model_options.items()))
 
     def _work(self, source: Source) -> Path:
         return self.manifest.work / hashlib.sha256(str(source.path).encode()).hexdigest()[:16]

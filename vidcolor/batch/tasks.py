@@ -9,16 +9,16 @@ import os
 import socket
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import Notice
 from ..media.encode import EncodeSettings
 from ..media.interlace import PROGRESSIVE, Interlace
-from ..media.timeline import Span
 from ..models import Colorizer
-from ..progress import ADVANCE, PICTURE, Event, Progress
-from ..temporal.reference_files import Carry, FilmReferences
+from ..options import ModelOptions, RunOptions
+from ..progress import ADVANCE, PICTURE, Event, KeepingNotices, Progress
+from ..run.film import RunSpan
+from ..temporal.reference_files import FilmReferences
 
 # A worker tells the driver how far its task is at most this often (a queue across processes or machines).
 REPORT_EVERY = 0.5  # seconds
@@ -30,15 +30,13 @@ class SegmentTask:
 
     src: Path
     part: Path
-    decode: Span
-    emit: Span
+    span: RunSpan  # what it decodes and writes; the references' colors carried as it says
     settings: EncodeSettings  # resolved for the final output's container
     strength: float
-    model_options: tuple  # sorted (name, value) pairs for Colorizer
+    model: ModelOptions
     interlace: Interlace = PROGRESSIVE  # deinterlaced (or the telecine undone) first where it says so
     index: int = 0
-    guide: FilmReferences | None = None  # the film's references, their colors carried as ``carry`` says
-    carry: Carry = Carry()
+    guide: FilmReferences | None = None  # the film's references
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,7 @@ class FileTask:
 
     src: Path
     dst: Path
-    options: tuple  # sorted (name, value) pairs for colorize_path
-    model_options: tuple
+    options: RunOptions
 
 
 @dataclass
@@ -58,7 +55,7 @@ class Result:
     seconds: float
     worker: str  # host:pid
     warnings: list[str] = field(default_factory=list)  # the streams dropped or converted among them
-    notes: list[str] = field(default_factory=list)  # what was decided, where nothing is lost (errors.Notice)
+    notes: list[str] = field(default_factory=list)  # what was decided, where nothing is lost
     cuts: list[float] = field(default_factory=list)  # scene cuts among the frames written, output seconds
     # Frames the references hold less than half of: a segment's times, a whole film's [first, last] runs.
     unreached: list = field(default_factory=list)
@@ -70,48 +67,40 @@ class Worker:
     def __init__(self, device: str | None = None, events=None):
         self.device = device  # overrides the task's device (one GPU per worker)
         self.events = events  # a queue the driver reads: (task key, frames written so far)
-        self._colorizer: tuple[tuple, Colorizer] | None = None
+        self._colorizer: tuple[ModelOptions, Colorizer] | None = None
 
     def run(self, task: SegmentTask | FileTask) -> Result:
         t0 = time.perf_counter()
-        progress = Progress(_Forward(self.events, task_key(task)) if self.events is not None else None)
-        with warnings.catch_warnings(record=True) as caught:
+        progress = KeepingNotices(Progress(_Forward(self.events, task_key(task)) if self.events is not None else None))
+        with warnings.catch_warnings(record=True) as caught:  # what a library warns of, with the item's warnings
             warnings.simplefilter("always")
             warnings.filterwarnings("ignore", category=FutureWarning)
             warnings.filterwarnings("ignore", category=UserWarning, module="torch")
             if isinstance(task, SegmentTask):
-                from ..pipeline import colorize_segment
+                from ..run.film import colorize_segment
 
                 frames, colorized, cuts, unreached = colorize_segment(
-                    task.src, task.part, decode=task.decode, emit=task.emit,
-                    colorizer=self.colorizer(task.model_options), settings=task.settings, strength=task.strength,
-                    interlace=task.interlace, task=progress.task("frames", task.src.name), guide=task.guide,
-                    carry=task.carry)
+                    task.src, task.part, span=task.span, colorizer=self.colorizer(task.model),
+                    settings=task.settings, strength=task.strength, interlace=task.interlace,
+                    task=progress.task("frames", task.src.name), guide=task.guide)
             else:
                 from ..pipeline import colorize_path
 
-                summary = colorize_path(task.src, task.dst, colorizer=self.colorizer(task.model_options),
-                                        overwrite=True, quiet=True, on_progress=progress, **dict(task.options))
+                summary = colorize_path(task.src, task.dst, task.options, colorizer=self.colorizer(task.options.model),
+                                        overwrite=True, quiet=True, on_progress=progress)
                 frames = colorized = summary.frames
                 cuts, unreached = summary.scene_cuts, summary.needs_reference
+        told = progress.notices
         return Result(frames, colorized, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
-                      *split_notices(caught), cuts, unreached)
+                      told.warnings + [str(w.message) for w in caught], told.notes, cuts, unreached)
 
-    def colorizer(self, model_options: tuple) -> Colorizer:
-        options = dict(model_options)
+    def colorizer(self, model: ModelOptions) -> Colorizer:
         if self.device is not None:
-            options["device"] = self.device
-        key = tuple(sorted(options.items()))
-        if self._colorizer is None or self._colorizer[0] != key:
+            model = replace(model, device=self.device)
+        if self._colorizer is None or self._colorizer[0] != model:
             self._colorizer = None  # free the old model first
-            self._colorizer = (key, Colorizer(progress=False, **options))
+            self._colorizer = (model, Colorizer(progress=False, **model.colorizer_kwargs()))
         return self._colorizer[1]
-
-
-def split_notices(caught) -> tuple[list[str], list[str]]:
-    """(warnings, notes) of what ``warnings.catch_warnings(record=True)`` caught."""
-    return ([str(w.message) for w in caught if not issubclass(w.category, Notice)],
-            [str(w.message) for w in caught if issubclass(w.category, Notice)])
 
 
 def task_key(task: SegmentTask | FileTask) -> tuple[str, int]:

@@ -11,7 +11,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 
 try:
     import fcntl
@@ -85,7 +85,7 @@ def check_output_path(src: str | Path, dst: str | Path, overwrite: bool) -> None
     if dst.is_dir():
         raise VidcolorError(f"{dst}: is a folder; give an output file name")
     if dst.exists() and not overwrite:
-        raise VidcolorError(f"{dst}: already exists (use --overwrite to replace it)")
+        raise VidcolorError(f"{dst}: already exists (use {option('overwrite')} to replace it)")
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise VidcolorError(f"{dst}: the folder {parent} does not exist")

@@ -137,6 +137,10 @@ def look_of(frame: av.VideoFrame) -> FrameLook:
                      int(frame.color_primaries), int(frame.color_trc))
 
 
+# Edit lists may legitimately hide a couple of the frames a stream announces; more is damage.
+EDIT_LIST_SLACK = 2
+
+
 def expected_frames(stream: av.video.stream.VideoStream, container: av.container.InputContainer,
                     span: Span = Span()) -> int | None:
     """The frame count the file announces, or an estimate from duration x rate; of a part

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import Notice, VidcolorError, first_line
+from ..errors import VidcolorError, first_line, option
 from .aspect import set_stream_aspect
 from .decode import FrameLook, has_alpha
 from . import hardware
@@ -69,45 +69,45 @@ class EncodeSettings:
     keep_up: bool = False  # the network runs on a GPU, which x264 at its default speed cannot keep up with
 
     def resolve(self, muxer: str, dst: Path, width: int, height: int,
-                alpha: bool = False) -> tuple[EncodeSettings, list[tuple[str, type[Warning]]]]:
+                alpha: bool = False) -> tuple[EncodeSettings, list[tuple[str, bool]]]:
         """These settings with the defaults filled in for this container and frame size, checked;
-        and notes for the user about what was chosen, each with its category (``Notice``: nothing
-        is lost). Runs before a single frame is decoded.
+        and notes for the user about what was chosen, each with whether something is lost (a
+        warning) or not (a note). Runs before a single frame is decoded.
         ``alpha``: the input has an alpha channel, kept where the encoder can store one."""
         if muxer in UNSUITABLE:
             raise VidcolorError(f"{dst}: {UNSUITABLE[muxer]}")
         preset = output_preset(self.preset)
         if preset.muxers and muxer not in preset.muxers:
-            raise VidcolorError(f"{dst}: --preset {preset.name} writes {preset.summary}; "
+            raise VidcolorError(f"{dst}: {option('preset')} {preset.name} writes {preset.summary}; "
                                 f"name the output *{preset.suffix}")
         notes = []
         codec = self.codec or preset.codec or CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
         if self.codec is None and preset.hardware:
             codec, note = hardware.hardware_encoder(codec)
             if note:
-                notes.append((note, Notice))
+                notes.append((note, False))
         pix_fmt = self.pix_fmt or preset.pix_fmt_for(width, height)
         if self.pix_fmt is None and pix_fmt != preset.pix_fmt:
             notes.append((f"the frame size {width}x{height} has an odd side, which {preset.pix_fmt} cannot "
-                          f"store; writing {pix_fmt} to keep every pixel", Notice))
+                          f"store; writing {pix_fmt} to keep every pixel", False))
         formats = encoder_formats(codec)
         if self.pix_fmt is None and formats and pix_fmt not in formats:
             usual = next((f for f in _USUAL_FORMATS if f in formats), sorted(formats)[0])
-            notes.append((f"{codec} cannot write {pix_fmt}; writing {usual}", Notice))
+            notes.append((f"{codec} cannot write {pix_fmt}; writing {usual}", False))
             pix_fmt = usual
         crf = self.crf if self.crf is not None else preset.crf
         options = dict(preset.encoder_options.get(codec, {}))
         keep_alpha = False
         if alpha:
             pix_fmt, keep_alpha, note = _alpha_format(codec, pix_fmt, explicit=self.pix_fmt is not None)
-            notes.append((note, Notice if keep_alpha else UserWarning))
+            notes.append((note, not keep_alpha))
             if keep_alpha and codec in _ALPHA_OPTIONS:
                 options.update(_ALPHA_OPTIONS[codec])
         if codec == "libx264" and self.keep_up and preset.keep_up and not self.encoder_preset \
                 and "preset" not in options:
             options["preset"] = preset.keep_up
-            notes.append((f"x264 at its {preset.keep_up} speed, to keep up with the GPU (--encoder-preset medium "
-                          "for x264's default: slower, smaller)", Notice))
+            notes.append((f"x264 at its {preset.keep_up} speed, to keep up with the GPU ({option('encoder_preset')} medium "
+                          "for x264's default: slower, smaller)", False))
         extra = tuple(sorted(options.items()))
         settings = replace(self, codec=codec, pix_fmt=pix_fmt, crf=crf, muxer=muxer, extra=extra, alpha=keep_alpha)
         settings.check(width, height)
@@ -115,7 +115,7 @@ class EncodeSettings:
             av.open(io.BytesIO(), "w", format=muxer).add_stream(codec)
         except ValueError:
             other = CONTAINER_CODECS.get(muxer, DEFAULT_CODEC)
-            hint = f"use --codec {other}" if other != codec else "choose another output type"
+            hint = f"use {option('codec')} {other}" if other != codec else "choose another output type"
             raise VidcolorError(f"{dst}: a {muxer} file cannot hold {codec} video; {hint}") from None
         settings.try_open(dst, width, height)
         return settings, notes
@@ -147,7 +147,7 @@ class EncodeSettings:
             raise VidcolorError(f"'{self.codec}' is not a video encoder")
         if self.codec in hardware.NVENC_CODECS and not hardware.opens(self.codec):
             raise VidcolorError(f"{self.codec} does not open here: it needs an NVIDIA GPU with an NVENC encoder "
-                                "and its driver; use --codec libx264")
+                                f"and its driver; use {option('codec')} libx264")
         formats = encoder_formats(self.codec)
         if formats and self.pix_fmt not in formats:
             raise VidcolorError(f"encoder {self.codec} cannot write pixel format {self.pix_fmt} "
@@ -155,7 +155,7 @@ class EncodeSettings:
         sub_w, sub_h = _chroma_subsampling(self.pix_fmt)
         if width % sub_w or height % sub_h:
             raise VidcolorError(f"the frame size {width}x{height} cannot be stored as {self.pix_fmt} "
-                                f"(chroma subsampling needs even sides); use --pix-fmt yuv444p")
+                                f"(chroma subsampling needs even sides); use {option('pix_fmt')} yuv444p")
 
     def options(self) -> dict[str, str]:
         opts = dict(self.extra)
@@ -185,9 +185,9 @@ def _alpha_format(codec: str, pix_fmt: str, explicit: bool) -> tuple[str, bool, 
     candidates = [f for f in _with_alpha(pix_fmt) if f in formats]
     if candidates and not explicit:
         return candidates[0], True, f"the alpha channel (transparency) is kept: writing {candidates[0]}"
-    why = f"--pix-fmt {pix_fmt} has none" if explicit and candidates else f"{codec} cannot store one"
+    why = f"{option('pix_fmt')} {pix_fmt} has none" if explicit and candidates else f"{codec} cannot store one"
     return pix_fmt, False, (f"the input's alpha channel (transparency) is dropped: {why} "
-                            "(--preset archive keeps it, in FFV1)")
+                            f"({option('preset')} archive keeps it, in FFV1)")
 
 
 def encoder_formats(codec: str) -> set[str]:

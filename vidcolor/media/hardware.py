@@ -12,6 +12,8 @@ from fractions import Fraction
 
 import av
 
+from ..errors import option
+
 # The software encoder a preset names -> its NVENC counterpart.
 NVENC = {"libx264": "h264_nvenc", "libx265": "hevc_nvenc", "libsvtav1": "av1_nvenc", "libaom-av1": "av1_nvenc"}
 NVENC_CODECS = frozenset(NVENC.values())
@@ -42,7 +44,7 @@ def hardware_encoder(codec: str) -> tuple[str, str | None]:
     if nvenc is None:
         return codec, None
     if opens(nvenc):
-        return nvenc, f"encoding with {nvenc}, the GPU's hardware encoder (--codec {codec} for {codec})"
+        return nvenc, f"encoding with {nvenc}, the GPU's hardware encoder ({option('codec')} {codec} for {codec})"
     if nvidia_gpu():
         return codec, f"this GPU has no NVENC hardware encoder that opens (the H100 and H200 have none): " \
                       f"encoding with {codec} on the CPU"

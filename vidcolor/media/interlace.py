@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import VidcolorError, first_line
+from ..errors import VidcolorError, first_line, option
 from .probe import frame_rate, open_input, video_stream
 
 MODES = ("auto", "on", "off", "ivtc")
@@ -53,7 +53,7 @@ PROGRESSIVE = Interlace(None, "progressive")
 def detect(path: str | Path, mode: str = "auto", frames: int = PROBE_FRAMES) -> Interlace:
     """Whether (and how) to deinterlace the first video stream of ``path`` under ``mode``."""
     if mode not in MODES:
-        raise VidcolorError(f"--deinterlace must be one of {', '.join(MODES)}, not '{mode}'")
+        raise VidcolorError(f"{option('deinterlace')} must be one of {', '.join(MODES)}, not '{mode}'")
     if mode == "off":
         return Interlace(None, "--deinterlace off")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 
 
 @dataclass(frozen=True)
@@ -54,5 +54,5 @@ def output_preset(name: str | None) -> OutputPreset:
     name = name or DEFAULT_PRESET
     if name in PRESETS:
         return PRESETS[name]
-    hint = f"; for the encoder's speed use --encoder-preset {name}" if name in _ENCODER_PRESETS else ""
+    hint = f"; for the encoder's speed use {option('encoder_preset')} {name}" if name in _ENCODER_PRESETS else ""
     raise VidcolorError(f"unknown preset '{name}': use {', '.join(PRESETS)}{hint}")

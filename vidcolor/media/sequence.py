@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 from .images import is_image_path
 
 PATTERN = re.compile(r"%0?\d*d")
@@ -31,7 +31,7 @@ def sequence_input(path: Path, fps: float | None) -> tuple[str, dict[str, str], 
     for a folder (to remove once the sequence is read), or None."""
     rate = DEFAULT_FPS if fps is None else fps
     if not rate > 0:
-        raise VidcolorError(f"--fps {fps} must be more than 0")
+        raise VidcolorError(f"{option('fps')} {fps} must be more than 0")
     options = {"framerate": f"{rate:g}"}
     if is_pattern(path):
         if not path.parent.is_dir():

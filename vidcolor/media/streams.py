@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import av
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 
 # Codecs these muxers carry that FFmpeg does not list for them (they have no codec tag table).
 _ALSO_HELD = {
@@ -100,7 +100,7 @@ def plan_streams(source: av.container.InputContainer, video: av.video.stream.Vid
         same_codec = forced and av.Codec(forced, "w").canonical_name == s.codec_context.codec.canonical_name
         if s.type == "audio" and forced and not same_codec:
             plan.carried.append(Carried(s.index, label, convert_to=forced))
-            plan.notes.append(f"{label}: re-encoded as {forced} (--audio {audio})")
+            plan.notes.append(f"{label}: re-encoded as {forced} ({option('audio')} {audio})")
             continue
         if name and holds(muxer, s):
             plan.carried.append(Carried(s.index, label))
@@ -110,7 +110,7 @@ def plan_streams(source: av.container.InputContainer, video: av.video.stream.Vid
             plan.carried.append(Carried(s.index, label, convert_to=target))
             how = "losslessly" if target == _LOSSLESS_AUDIO.get(muxer) else "(lossy)"
             plan.notes.append(f"{label}: a {muxer} file cannot hold {name}; re-encoded {how} as {target}, "
-                              "with its timing and channels (--audio copy to leave it out instead)")
+                              f"with its timing and channels ({option('audio')} copy to leave it out instead)")
             continue
         target = text_target(muxer, s)
         if target:
@@ -159,10 +159,10 @@ def audio_encoder(muxer: str, mode: str) -> str | None:
     except (av.error.FFmpegError, ValueError):
         codec = None
     if codec is None or codec.type != "audio":
-        raise VidcolorError(f"--audio {mode}: not an audio encoder FFmpeg has (use auto, copy, or one such as "
+        raise VidcolorError(f"{option('audio')} {mode}: not an audio encoder FFmpeg has (use auto, copy, or one such as "
                             "flac, alac, aac, libopus, pcm_s24le)")
     if not _takes(muxer, mode):
-        raise VidcolorError(f"--audio {mode}: a {muxer} file cannot hold {codec.name}")
+        raise VidcolorError(f"{option('audio')} {mode}: a {muxer} file cannot hold {codec.name}")
     return mode
 
 

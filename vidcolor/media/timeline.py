@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def make_span(container: av.container.InputContainer, stream: av.video.stream.Vi
         return Span()
     origin, length = picture_extent(container, stream, src)
     if start and length is not None and start >= length:
-        raise VidcolorError(f"{src}: --start {clock(start)} is past the end of the picture, which lasts "
-                            f"{clock(length)} (from {clock(0)} to {clock(length)} on the --start clock)")
+        raise VidcolorError(f"{src}: {option('start')} {clock(start)} is past the end of the picture, which lasts "
+                            f"{clock(length)} (from {clock(0)} to {clock(length)} on the {option('start')} clock)")
     begin = origin + Fraction(start or 0)
     end = begin + Fraction(duration) if duration is not None else None
     return Span(start=begin, end=end, shift=begin if start is not None else Fraction(0),

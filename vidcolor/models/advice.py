@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..errors import option
 from ..progress import Event, duration_text
 
 TINY_SPEEDUP = 2.2  # ConvNeXt-T against ConvNeXt-L at the same input size
@@ -27,9 +28,9 @@ def speed_advice(net) -> Callable[[Event], str] | None:
 
     def advice(e: Event) -> str:
         left = e.eta or 0.0
-        choices = [f"--model paper-tiny about {duration_text(left / TINY_SPEEDUP)} ({TINY_SPEEDUP:g}x faster)"]
+        choices = [f"{option('model')} paper-tiny about {duration_text(left / TINY_SPEEDUP)} ({TINY_SPEEDUP:g}x faster)"]
         if smaller:
-            choices.append(f"--input-size 256 about {duration_text(left / smaller)} ({smaller:.1f}x, "
+            choices.append(f"{option('input_size')} 256 about {duration_text(left / smaller)} ({smaller:.1f}x, "
                            "coarser color)")
             choices.append(f"both about {duration_text(left / smaller / TINY_SPEEDUP)}")
         return ("; this is ConvNeXt-L on the CPU, which is slow: " + ", ".join(choices) +

@@ -15,7 +15,7 @@ import torch
 
 from .. import lab
 from ..lab_torch import DeviceLab
-from ..errors import CheckpointError, VidcolorError
+from ..errors import CheckpointError, OptionError, VidcolorError, option
 from ..progress import Progress
 from ..stages import batched
 from ..threads import ThreadPlan, apply as apply_threads, plan_threads
@@ -61,8 +61,24 @@ def resolve_device(device: str = "auto") -> torch.device:
 def check_model_choice(model: str | None, weights) -> None:
     """A named model and a weights file are two answers to one question: refuse both at once."""
     if model is not None and weights is not None:
-        raise VidcolorError(f"--model {model} and --weights {weights} both say which network to use: "
-                            "give one of them (--weights replaces --model)")
+        model_, weights_ = option("model"), option("weights")
+        raise OptionError("weights", f"{model_} {model} and {weights_} {weights} both say which network to use: "
+                                     f"give one of them ({weights_} replaces {model_})")
+
+
+def check_model_settings(input_size: int | None, precision: str | None, batch_size: int | None,
+                         workers: int | None) -> list[tuple[str, str]]:
+    """(option, problem) for each setting of the network that cannot be."""
+    problems = []
+    if input_size is not None and (input_size < 32 or input_size % 32):
+        problems.append(("input_size", f"{input_size} must be a positive multiple of 32"))
+    if precision is not None and precision not in PRECISIONS:
+        problems.append(("precision", f"unknown precision '{precision}': use {' or '.join(PRECISIONS)}"))
+    if batch_size is not None and batch_size < 1:
+        problems.append(("batch_size", f"{batch_size} must be at least 1"))
+    if workers is not None and workers < 1:
+        problems.append(("workers", f"{workers} must be at least 1"))
+    return problems
 
 
 def resolve_weights(model: str, weights: str | Path | None, download: bool = True,
@@ -105,14 +121,8 @@ class Colorizer:
                  parity: bool = False, workers: int | None = None, download: bool = True,
                  progress: bool | Progress = True, lab_on_device: bool | None = None, channels_last: bool | None = None,
                  smooth_on_device: bool | None = None):
-        if input_size < 32 or input_size % 32:
-            raise VidcolorError(f"input size {input_size} must be a positive multiple of 32")
-        if precision not in PRECISIONS:
-            raise VidcolorError(f"unknown precision '{precision}': use {' or '.join(PRECISIONS)}")
-        if batch_size is not None and batch_size < 1:
-            raise VidcolorError(f"batch size {batch_size} must be at least 1")
-        if workers is not None and workers < 1:
-            raise VidcolorError(f"workers {workers} must be at least 1")
+        for name, problem in check_model_settings(input_size, precision, batch_size, workers):
+            raise OptionError.of(name, problem)
         check_model_choice(model, weights)
         model = model or DEFAULT_MODEL
         self.device = resolve_device(device)
@@ -284,7 +294,7 @@ class Colorizer:
                 if n == 1:
                     raise VidcolorError(
                         f"out of memory on {self.device} even with one frame at input size "
-                        f"{self.input_size}: try a smaller --input-size or --device cpu") from None
+                        f"{self.input_size}: try a smaller {option('input_size')} or {option('device')} cpu") from None
                 self.batch_size = max(1, n // 2)
         return torch.cat(results)
 

@@ -42,11 +42,11 @@ DEFAULT_MODEL = "modelscope"
 
 
 def known_model(name: str) -> KnownModel:
-    from ..errors import VidcolorError
+    from ..errors import VidcolorError, option
 
     try:
         return MODELS[name]
     except KeyError:
         raise VidcolorError(
-            f"unknown model '{name}': choose one of {', '.join(MODELS)} or give --weights PATH"
+            f"unknown model '{name}': choose one of {', '.join(MODELS)} or give {option('weights')} PATH"
         ) from None

@@ -28,6 +28,7 @@ import numpy as np
 from .. import lab
 from ..errors import VidcolorError
 from ..media.timeline import clock, parse_time
+from .frame_reference import Reference
 
 SIGMA = 2.5  # lightness (0-100) difference across which a hint stops spreading
 MU = 1.0 / 30.0 ** 2  # about 30 grid pixels of flat picture before a hint's pull halves, and more
@@ -123,10 +124,8 @@ def _chroma(color, where: str) -> tuple[float, float]:
 
 
 def hints_reference(hints: list[Hint], L: np.ndarray, ab: np.ndarray, frame_shape: tuple[int, int]):
-    """The frame's hints as a reference on the chroma's grid: ``references.Reference`` (ab, weight).
+    """The frame's hints as a reference on the chroma's grid: ``frame_reference.Reference`` (ab, weight).
     ``L`` and ``ab`` are the frame's lightness and the model's ab, both on the grid."""
-    from .references import Reference
-
     gh, gw = ab.shape[:2]
     scale = min(1.0, SOLVE_SIZE / max(gh, gw))
     sh, sw = max(1, round(gh * scale)), max(1, round(gw * scale))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,12 +20,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import Notice, VidcolorError
+from ..errors import VidcolorError, option
 from ..media.images import IMAGE_EXTENSIONS, read_image
 from ..media.interlace import Interlace
 from ..media.probe import frame_rate
 from ..media.timeline import clock, parse_time, picture_extent
+from ..progress import QUIET, Progress
 from ..provenance import sha256_file
+from .frame_reference import reference_from_image
+from .hints import read_hints
+from .references import ChromaGuide
 
 # What `vidcolor keyframes` wrote, so that a keyframe left as it was is not taken for a reference.
 RECORD = ".vidcolor-keyframes.json"
@@ -33,7 +37,7 @@ _FRAME = re.compile(r"^(\d+)$")
 _TIMECODE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
 
 
-def reference_frames(specs, rate: Fraction, frames: int | None) -> dict[int, Path]:
+def reference_frames(specs, rate: Fraction, frames: int | None, progress: Progress = QUIET) -> dict[int, Path]:
     """``{frame number: file}`` of ``specs`` (folders, and ``FILE@TIME`` strings), every name and
     time checked against the film (``rate`` frames a second; ``frames`` in it, where known)."""
     found: dict[int, Path] = {}
@@ -41,10 +45,10 @@ def reference_frames(specs, rate: Fraction, frames: int | None) -> dict[int, Pat
         spec = str(spec)
         path = Path(spec)
         if path.is_dir():
-            pairs = _folder(path, rate)
+            pairs = _folder(path, rate, progress)
         elif "@" in spec:
             file, _, when = spec.rpartition("@")
-            seconds = parse_time(when, f"--reference {spec}")
+            seconds = parse_time(when, f"{option('reference')} {spec}")
             pairs = [(round(Fraction(seconds).limit_denominator(1_000_000) * rate), Path(file))]
         else:
             raise VidcolorError(f"{spec}: not a folder of references, nor FILE@TIME (for one reference)")
@@ -58,15 +62,15 @@ def reference_frames(specs, rate: Fraction, frames: int | None) -> dict[int, Pat
     return found
 
 
-def _folder(folder: Path, rate: Fraction) -> list[tuple[int, Path]]:
+def _folder(folder: Path, rate: Fraction, progress: Progress) -> list[tuple[int, Path]]:
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
     if not images:
         raise VidcolorError(f"{folder}: no reference images in this folder (named by frame, 000240.png, or "
                             "timecode, 00-00-10-00.png)")
     same = untouched(folder)
     if same:
-        warnings.warn(f"{folder}: {len(same)} of {len(images)} keyframes are as vidcolor keyframes wrote them: "
-                      "only the corrected ones are references", Notice, stacklevel=4)
+        progress.note(f"{folder}: {len(same)} of {len(images)} keyframes are as vidcolor keyframes wrote them: "
+                      "only the corrected ones are references")
         images = [p for p in images if p.name not in same]
     pairs = []
     for image in images:
@@ -105,8 +109,6 @@ def read_reference(path: Path) -> np.ndarray:
 def check_references(found: dict[int, Path], frame_shape: tuple[int, int]) -> None:
     """Each reference readable and of the film's aspect ratio (``frame_shape``: H, W), before any
     decoding. They are read again when their frame comes: a film's worth of keyframes stays on disk."""
-    from .references import reference_from_image
-
     for number, image in found.items():
         name = f"reference for frame {number}" if isinstance(image, np.ndarray) else str(image)
         reference_from_image(image if isinstance(image, np.ndarray) else read_reference(Path(image)), frame_shape,
@@ -117,6 +119,24 @@ def identity(found: dict) -> list[str]:
     """What the references are, for a run's settings: each frame with its file's (or array's) SHA-256."""
     return [f"{n}:{hashlib.sha256(v.tobytes() if isinstance(v, np.ndarray) else Path(v).read_bytes()).hexdigest()[:16]}"
             for n, v in sorted(found.items())]
+
+
+class KeyframeFiles(Mapping):
+    """``{position: reference}`` as the guide takes it, each keyframe file read only when its
+    frame asks for it: a film's worth of keyframes stays on disk."""
+
+    def __init__(self, given: dict):
+        self.given = given
+
+    def __getitem__(self, position: int):
+        value = self.given[position]
+        return read_reference(value) if isinstance(value, (str, Path)) else value
+
+    def __iter__(self):
+        return iter(self.given)
+
+    def __len__(self) -> int:
+        return len(self.given)
 
 
 @dataclass(frozen=True)
@@ -142,9 +162,7 @@ class FilmReferences:
 
     def make(self, workers=None):
         """The guide (``workers``: ``ChromaGuide``'s)."""
-        from .references import ChromaGuide
-
-        return ChromaGuide(self.files, workers=workers)
+        return ChromaGuide(KeyframeFiles(self.files), workers=workers)
 
     def kind(self, position: int) -> str | None:
         given = self.files.get(position)
@@ -158,7 +176,8 @@ class FilmReferences:
         return round((t - self.origin) * self.rate)
 
 
-def film_references(src: Path, container, stream, references, hints, interlace: Interlace) -> FilmReferences:
+def film_references(src: Path, container, stream, references, hints, interlace: Interlace,
+                    progress: Progress = QUIET) -> FilmReferences:
     """The references and hints of a film, named, read and checked before anything is decoded."""
     rate = interlace.output_rate(frame_rate(stream)) or Fraction(24)
     frames = interlace.output_frames(stream.frames) or None
@@ -167,10 +186,8 @@ def film_references(src: Path, container, stream, references, hints, interlace: 
         files = {int(k): v for k, v in references.items()}
     else:
         specs = references if isinstance(references, (list, tuple)) else [references] if references else []
-        files = reference_frames(specs, rate, frames)
+        files = reference_frames(specs, rate, frames, progress)
     check_references(files, (cc.height, cc.width))
-    from .hints import read_hints
-
     marks = read_hints(hints, rate, frames, (cc.height, cc.width)) if hints else {}
     both = sorted(set(files) & set(marks))
     if both:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import lab
 from ..errors import VidcolorError
 from ..stages import Workers, finished
 from .flow import FLOW_SIZE, at_size, landed, sample
+from .frame_reference import Reference, reference_from_image
+from .hints import Hint, hints_reference, parse_hints
 from .motion import COLOR_FLOW, MotionTracker, Step
 
 # Bins of the mapping from the model's colors to the reference's: lightness in steps of 10, a and
@@ -47,45 +49,10 @@ L_BINS, AB_BINS = int(100 / L_STEP) + 1, int(2 * AB_LIMIT / AB_STEP)
 # fully only where its pixels agree (their spread, in ab units, small beside the correction).
 SUPPORT = 24.0
 SPREAD = 6.0
-ASPECT_TOLERANCE = 0.02  # a reference may be scaled, not reshaped
 APPLY_SIZE = 256  # the mapping is looked up on at most about this many pixels a side
 # A correction this large (ab units) carries the reference's color itself; smaller ones, in
 # proportion, the model's color plus the correction.
 ABSOLUTE_FROM = 8.0
-
-
-@dataclass
-class Reference:
-    """What one frame's colors should be: Lab ab (h, w, 2) and how much each pixel is meant (h, w)."""
-
-    ab: np.ndarray
-    weight: np.ndarray
-    # Spread from a few samples (hints): its low weights say "not sure", not "leave alone", so its
-    # mapping applies to every pixel of a hinted color.
-    sampled: bool = False
-
-
-def reference_from_image(image: np.ndarray, frame_shape: tuple[int, int], grid: tuple[int, int],
-                         name: str = "reference") -> Reference:
-    """A keyframe (H', W', 3) uint8 RGB, or a partial one (H', W', 4) RGBA whose opaque pixels are
-    the reference, for frames of ``frame_shape`` (H, W), on the chroma's ``grid`` (h, w). Any size
-    of the frame's aspect ratio; only its chroma is used."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise VidcolorError(f"{name}: a reference is an 8-bit RGB or RGBA image, not {image.dtype} {image.shape}")
-    (H, W), (h, w) = frame_shape, grid
-    ih, iw = image.shape[:2]
-    if abs(iw / ih - W / H) > ASPECT_TOLERANCE * W / H:
-        raise VidcolorError(f"{name}: {iw}x{ih} is not of the film's aspect ratio ({W}x{H}); "
-                            "scale it, do not crop it")
-    rgb = np.ascontiguousarray(image[..., :3])
-    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    ab = lab.split(small)[1]
-    if image.shape[2] == 3:
-        weight = np.ones((h, w), np.float32)
-    else:
-        weight = cv2.resize(image[..., 3].astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_AREA)
-    return Reference(ab.astype(np.float32), weight.astype(np.float32))
 
 
 class ChromaMapping:
@@ -243,7 +210,8 @@ class ChromaGuide:
     """Streaming: ``push`` frames in order, get guided ones back in order; ``flush`` at the end.
 
     ``references``: ``{position: reference}`` (a keyframe, RGB or RGBA, see ``reference_from_image``,
-    or its file, or a list of hints),
+    or a list of hints), any mapping (``reference_files.KeyframeFiles`` reads each keyframe when
+    its frame comes),
     where a position is the frame number the caller passes with each frame. A frame is returned
     at once unless a keyframe lies ahead of it in the next ``look_back`` frames: it then waits for it.
 
@@ -252,9 +220,9 @@ class ChromaGuide:
     frames later; carrying the keyframes from frame to frame stays in order here. By default, at once.
     """
 
-    def __init__(self, references: dict, *, look_back: int = LOOK_BACK,
+    def __init__(self, references: Mapping, *, look_back: int = LOOK_BACK,
                  flow_size: int = FLOW_SIZE, tracker: MotionTracker | None = None, workers: Workers | None = None):
-        self.images = dict(references)
+        self.images = references
         self.keys = sorted(self.images)
         self.look_back = look_back
         self.tracker = tracker or MotionTracker(flow_size, COLOR_FLOW)
@@ -305,7 +273,7 @@ class ChromaGuide:
         """Write what the frames after the last one pushed need of those before it (the tracker's
         last frame and the keyframe being carried), for a run to go on from there in another
         process: a film's next segment. Frames still waiting for a keyframe ahead are left out:
-        a segment's decoding reaches that keyframe (``batch.segments.plan_segments``)."""
+        a segment's decoding reaches that keyframe (``resume.segments.plan_segments``)."""
         state = {f"tracker_{k}": v for k, v in self.tracker.state().items()}
         if self._forward is not None:
             k, carried, mapping = self._forward
@@ -358,16 +326,10 @@ class ChromaGuide:
         """A frame's reference on the chroma's grid: from its keyframe (an image, or a file read
         only now) or its hints."""
         if isinstance(given, (list, tuple)):
-            from .hints import Hint, hints_reference, parse_hints
-
             hints = given if all(isinstance(h, Hint) for h in given) else \
                 parse_hints(given, shape, f"hints for frame {position}")
             return hints_reference(hints, small_L, ab, shape)
-        if isinstance(given, np.ndarray):
-            return reference_from_image(given, shape, ab.shape[:2], f"reference for frame {position}")
-        from .reference_files import read_reference
-
-        return reference_from_image(read_reference(given), shape, ab.shape[:2], str(given))
+        return reference_from_image(given, shape, ab.shape[:2], f"reference for frame {position}")
 
     def _release(self) -> None:
         for f in self._pending:

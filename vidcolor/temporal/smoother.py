@@ -102,7 +102,7 @@ class ChromaSmoother:
             import torch
 
             from .smoother_torch import DeviceBlend
-            on_device = DeviceBlend(device)
+            on_device = DeviceBlend(device, MAX_CHROMA_GAIN)
             self._hold, self._blend = on_device.hold, on_device.blend
             self._no_room = (torch.OutOfMemoryError,)
         self.preserve_chroma = preserve_chroma

@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from .flow_torch import grid, landed, positions, sample
-from .smoother import MAX_CHROMA_GAIN
 
 
 class Held(NamedTuple):
@@ -39,8 +38,10 @@ class DeviceBlend:
     """``hold`` each frame once, in order; ``blend`` from any thread. One CUDA stream for all of
     it, so what a blend reads was uploaded before it, and it runs beside the network's batches."""
 
-    def __init__(self, device: torch.device | str):
+    def __init__(self, device: torch.device | str, max_gain: float):
+        """``max_gain``: how far a blend may restore the chroma it averaged away (the smoother's)."""
         self.device = torch.device(device)
+        self.max_gain = max_gain
         self._stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
 
     def _on_stream(self):
@@ -85,7 +86,7 @@ class DeviceBlend:
             mag = torch.hypot(own[0], own[1]) + (torch.hypot(warped[:, 0], warped[:, 1]) * weight).sum(0)
             ab /= den
             if preserve_chroma:
-                gain = (mag / den / torch.hypot(ab[0], ab[1]).clamp_(min=1e-6)).clamp_(1.0, MAX_CHROMA_GAIN)
+                gain = (mag / den / torch.hypot(ab[0], ab[1]).clamp_(min=1e-6)).clamp_(1.0, self.max_gain)
                 ab *= gain
             return ab.permute(1, 2, 0).cpu().numpy().copy()
 

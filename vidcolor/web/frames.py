@@ -115,7 +115,8 @@ def _clip(path: str, folder: str, start: float, seconds: float, options: dict) -
     """A few seconds colorized with a job's options (smoothing included), and the same seconds
     as they are, both H.264 (``after.mp4``, ``before.mp4`` in ``folder``): to see a setting that
     a still frame cannot show."""
-    from ..pipeline import MODEL_OPTIONS, colorize_video
+    from ..options import MODEL_OPTIONS
+    from ..pipeline import colorize_video
     from .proxy import make_proxy
 
     model = {k: v for k, v in options.items() if k in MODEL_OPTIONS}

@@ -16,7 +16,8 @@ from ..batch.sources import is_media_path
 from ..errors import VidcolorError
 from ..media.images import is_image_path
 from ..media.timeline import parse_time
-from ..pipeline import MODEL_OPTIONS, STILLS_OPTIONS, VIDEO_ONLY_OPTIONS
+from ..options import MODEL_OPTIONS, NAMES, RunOptions
+from ..resume.segments import film_seconds
 from .config import ServeConfig
 from .frames import Previews
 from .paths import under_roots
@@ -26,9 +27,8 @@ from .work import PICTURE
 
 # What a job's options may hold: the Python API's keywords, less those that name more files (a
 # job's references are its own keyframes and color points) or change what a run writes beside
-# its output.
-JOB_OPTIONS = tuple(o for o in (*MODEL_OPTIONS, *VIDEO_ONLY_OPTIONS, *STILLS_OPTIONS)
-                    if o not in ("references", "hints", "report", "fresh", "fps"))
+# its output. segment_seconds is the batch's (a job runs as a batch of one).
+JOB_OPTIONS = tuple(o for o in NAMES if o not in ("references", "hints", "fresh", "fps"))
 MAX_JSON_BYTES = 4 * 2**20  # a request's JSON: options, a film's color points
 MAX_SECONDS = 10**7  # a time in a request: past any film (116 days), short of what overflows a clock
 # What one job may ask of the machine: the network's size (memory grows with its square) and its
@@ -199,13 +199,15 @@ class Server:
             if not (value is None or isinstance(value, (str, int, float, bool))):
                 raise ApiError(400, f"option {name}: a string, number, true/false or null, not {type(value).__name__}")
         out = {k: v for k, v in options.items() if v is not None}
+        try:  # every check of the run's options, now, not when the job runs
+            run = RunOptions.from_mapping({k: v for k, v in out.items() if k != "segment_seconds"})
+            if "segment_seconds" in out:
+                film_seconds(out["segment_seconds"])
+        except VidcolorError as e:
+            raise ApiError(400, str(e)) from None
         for name in ("start", "duration"):
             if name in out:
-                try:
-                    seconds = parse_time(out[name], name)
-                except VidcolorError as e:
-                    raise ApiError(400, str(e)) from None
-                seconds_of(seconds, name)
+                seconds_of(getattr(run.part, name), name)
         for name, most in (("input_size", MAX_INPUT_SIZE), ("workers", MAX_WORKERS), ("batch_size", MAX_BATCH)):
             value = out.get(name)
             if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most):

@@ -19,7 +19,7 @@ LOCK_WAIT = 30.0
 def wait_for_folder(folder: Path, seconds: float = LOCK_WAIT) -> None:
     """Until no other process holds the job's batch lock, or ``seconds`` have passed (the batch
     then says who holds it)."""
-    from ..batch.manifest import FOLDER
+    from ..resume.manifest import FOLDER
     from ..media.atomic import hold_lock
 
     deadline = time.monotonic() + seconds

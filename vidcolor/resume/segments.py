@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import OptionError
 from ..media.probe import frame_pts, frame_rate
 from ..media.timeline import Span
 from ..temporal.references import LOOK_BACK
@@ -100,11 +100,11 @@ def plan_segments(container, stream, src: Path, span: Span, strength: float, sec
     return Plan(key, tuple(segments), n, float(1 / rate))
 
 
-def film_seconds(value, allowed: str = "") -> float:
-    """``value`` as a finite number of seconds of film over 0, or one clear error (``allowed``
-    names what else the caller takes)."""
+def film_seconds(value) -> float:
+    """``value`` (a batch's segment_seconds) as a finite number of seconds of film over 0, or one
+    clear error."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise VidcolorError(f"--segment-seconds {value}: give {allowed}a number of seconds of film over 0")
+        raise OptionError.of("segment_seconds", f"{value}: give a number of seconds of film over 0")
     return float(value)
 
 

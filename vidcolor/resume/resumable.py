@@ -3,27 +3,28 @@ segment, in this process, into a hidden work folder beside the output (``.NAME.v
 segment committed to its manifest as it is finished, and joined at the end by packet copy. A rerun
 of the same command after any interruption colorizes only what is missing.
 
-The segments, their manifest and the join are the batch runner's (``film``, ``manifest``).
+The segments, their manifest and the join are the batch runner's too (``film``, ``manifest``).
 """
 from __future__ import annotations
 
 import shutil
 import time
-import warnings
 from pathlib import Path
 
-from ..errors import Interrupted, Notice, VidcolorError
+from ..errors import Interrupted, VidcolorError
 from ..media.encode import EncodeSettings
 from ..media.interlace import Interlace
 from ..media.probe import open_input, video_stream
 from ..media.timeline import Span
 from ..models import Colorizer
 from ..models.advice import speed_advice
-from ..pipeline import AUTO, Summary, colorize_segment
-from ..temporal.reference_files import FilmReferences
+from ..options import AUTO, RunOptions
 from ..progress import Progress
+from ..run.film import colorize_segment
+from ..summary import Summary
+from ..temporal.reference_files import FilmReferences
 from .film import SegmentedFilm
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, work_settings
 from .manifest import Manifest, dump_settings
 from .segments import MIN_SEGMENT_SECONDS, SEGMENT_WORK, Plan, first_segment, plan_segments, segment_frames
 
@@ -32,21 +33,19 @@ def work_folder(dst: Path) -> Path:
     return dst.parent / f".{dst.name}.vidcolor"
 
 
-def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSettings, interlace: Interlace,
-                       strength: float, net: Colorizer, options: dict, segment_seconds: float | str, fresh: bool,
-                       progress: Progress, audio: str = "auto", provenance: dict | None = None,
+def colorize_resumable(src: Path, dst: Path, options: RunOptions, *, span: Span, settings: EncodeSettings,
+                       interlace: Interlace, net: Colorizer, progress: Progress, provenance: dict | None = None,
                        guide: FilmReferences | None = None) -> Summary | None:
     """Colorize ``src`` into ``dst`` in segments; None where the film (or its part) fits in one
     segment, to be done in one piece. Segments are ``segment_seconds`` of film, or with ``"auto"``
     about ``SEGMENT_WORK`` seconds of work each at the pace of the first (which is
-    ``MIN_SEGMENT_SECONDS`` of film): what a crash can cost. ``options`` are those that change the
-    output (with ``settings``, ``strength``, the weights file and the references ``guide``, they
-    decide whether the work of an earlier run still counts); ``fresh`` discards it anyway."""
+    ``MIN_SEGMENT_SECONDS`` of film): what a crash can cost. The work of an earlier run counts
+    where it was made with the same ``work_settings``; ``fresh`` discards it anyway. ``settings``:
+    the encoder's, resolved for ``dst``."""
     t0 = time.perf_counter()
     key, print_ = str(src.resolve()), fingerprint(src)
-    recorded = {**options, "strength": strength, "encode": repr(settings), "interlace": repr(interlace),
-                "weights_file": f"{net.weights_path.name}:{fingerprint(net.weights_path)}",
-                "segment_seconds": segment_seconds, "references": guide.identity if guide else None}
+    recorded = work_settings(options, references=guide.identity if guide else None, net=net)
+    segment_seconds, strength = options.resume.segment_seconds, options.strength
     identity = f"{print_}|{dump_settings(recorded)}"
     by_work = segment_seconds == AUTO
     with open_input(src) as container:
@@ -63,7 +62,7 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
     folder = work_folder(dst)
     manifest = Manifest(dst.parent, folder=folder.name)
     try:
-        _forget_other_runs(manifest, key, dst, print_, recorded, fresh)
+        _forget_other_runs(manifest, key, dst, print_, recorded, options.resume.fresh, progress)
         per = manifest.item(key).segment_frames if by_work else None
         if per is not None:
             with open_input(src) as container:
@@ -73,8 +72,7 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
         todo = film.todo()
         n = len(plan.segments)
         if len(todo) < n:
-            warnings.warn(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})", Notice,
-                          stacklevel=3)
+            progress.note(f"{dst}: resuming: {n - len(todo)} of {n} segments done (in {folder})")
         manifest.start(key)
         resumed = film.frames
         try:
@@ -83,9 +81,8 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                     segment, part = todo.pop(0)
                     started = time.perf_counter()
                     frames, count, cuts, unreached = colorize_segment(
-                        src, part, decode=segment.decode, emit=segment.emit, colorizer=net, settings=settings,
-                        strength=strength, interlace=interlace, task=task, guide=guide, carry=film.carry(segment),
-                        shared=film.shared(segment))
+                        src, part, span=film.run_part(segment, shared=True), colorizer=net, settings=settings,
+                        strength=strength, interlace=interlace, task=task, guide=guide)
                     if by_work and per is None:  # the first segment's pace sizes the rest, for every later run too
                         per = segment_frames(plan.segments[0].frames, task.event.rate, SEGMENT_WORK)
                         manifest.set_segment_frames(key, per)
@@ -97,7 +94,7 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
                         todo = [t for t in film.todo() if t[0].index != segment.index]
                         n = len(plan.segments)
                     film.record(segment.index, frames, count, time.perf_counter() - started, cuts, unreached)
-            streams = film.join(src, dst, span, audio, provenance)
+            streams = film.join(src, dst, span, options.audio, provenance)
         except KeyboardInterrupt as e:
             kept = f"{film.done} of {n} segments are kept in {folder}: run the same command again to resume"
             raise Interrupted(getattr(e, "reason", "interrupted"), getattr(e, "exit_code", 130), kept) from None
@@ -105,16 +102,18 @@ def colorize_resumable(src: Path, dst: Path, *, span: Span, settings: EncodeSett
             raise type(e)(f"{e}; {film.done} of {n} segments are kept in {folder}: run the same command again "
                           "to resume") from None
         frames = film.frames
-        summary = Summary(str(dst), frames, time.perf_counter() - t0, net.model_name, str(net.device),
-                          streams.described, streams.dropped, strength, film.cuts,
-                          resumed=resumed, provenance=provenance, needs_reference=film.needs_reference)
+        summary = Summary(output=str(dst), frames=frames, seconds=time.perf_counter() - t0, model=net.model_name,
+                          device=str(net.device), streams_copied=streams.described, streams_dropped=streams.dropped,
+                          smooth_strength=strength, scene_cuts=film.cuts, resumed=resumed, provenance=provenance,
+                          needs_reference=film.needs_reference)
     finally:
         manifest.close()
     shutil.rmtree(folder, ignore_errors=True)
     return summary
 
 
-def _forget_other_runs(manifest: Manifest, key: str, dst: Path, print_: str, recorded: dict, fresh: bool) -> None:
+def _forget_other_runs(manifest: Manifest, key: str, dst: Path, print_: str, recorded: dict, fresh: bool,
+                       progress: Progress) -> None:
     """Start the record afresh where it is of another input, other settings or other weights (or
     ``fresh`` asks for it), telling the user what is discarded."""
     prior, settings = manifest.item(key), dump_settings(recorded)
@@ -123,7 +122,6 @@ def _forget_other_runs(manifest: Manifest, key: str, dst: Path, print_: str, rec
     done = manifest.segment_progress(prior)[0] if prior is not None else 0
     if done:
         why = "the input changed" if prior.fingerprint != print_ else \
-            "the options or the weights changed" if prior.settings != settings else "--fresh"
-        warnings.warn(f"{dst}: {why} since the interrupted run: its {done} finished segment(s) are discarded",
-                      stacklevel=4)
+            "the options or the weights changed" if prior.settings != settings else "a fresh start was asked for"
+        progress.note(f"{dst}: the interrupted run's {done} finished segment(s) are discarded: {why}", lost=True)
     manifest.reset(key, dst.name, "video", print_, recorded)

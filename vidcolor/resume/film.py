@@ -8,14 +8,15 @@ import json
 import shutil
 from pathlib import Path
 
-from ..errors import VidcolorError
+from ..errors import VidcolorError, option
 from ..media.atomic import atomic_output
 from ..media.interlace import Interlace
 from ..media.join import join_segments, segment_suffix
 from ..media.streams import StreamPlan
 from ..media.timeline import Span
 from ..metrics.video import time_ranges
-from ..pipeline import EDIT_LIST_SLACK, SharedColors
+from ..media.decode import EDIT_LIST_SLACK
+from ..run.film import RunSpan, SharedColors
 from ..temporal.reference_files import Carry
 from .manifest import Manifest
 from .segments import Plan, Segment
@@ -26,9 +27,9 @@ def one_piece_reason(*, codec: str, skip_color: bool = False, interlace: Interla
     if sequence:
         return "an image sequence is read in one pass"
     if report:
-        return "--report measures the whole film in one pass"
+        return f"{option('report')} measures the whole film in one pass"
     if skip_color:
-        return "--skip-color decides each shot from the film's history"
+        return f"{option('skip_color')} decides each shot from the film's history"
     if interlace is not None and interlace.telecined:
         return "the 3:2 pulldown's phase runs through the whole film"
     if segment_suffix(codec) is None:
@@ -56,6 +57,12 @@ class SegmentedFilm:
         i = segment.index
         following = self.plan.segments[i + 1] if i + 1 < len(self.plan.segments) else None
         return Carry(self.states[i], following and self.states[i + 1], following and following.decode.start)
+
+    def run_part(self, segment: Segment, shared: bool = False) -> RunSpan:
+        """What a run of ``segment`` decodes and writes, carries and (``shared``: segments run in
+        order, the single-file command) shares with the segments beside it."""
+        return RunSpan(segment.decode, segment.emit, self.carry(segment),
+                     self.shared(segment) if shared else SharedColors())
 
     def shared(self, segment: Segment) -> SharedColors:
         """Where the segment finds the network's colors of the frames the one before colorized, and

@@ -1,0 +1,47 @@
+"""Recognise a file again (size, modification time, and a hash of its first and last megabyte),
+and the settings earlier work was made with."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..options import MODEL_OPTIONS, STILLS_OPTIONS, RunOptions
+
+SAMPLE = 1 << 20
+
+
+def fingerprint(path: Path) -> str:
+    """``size:mtime_ns:sha256`` of the first and last megabyte (cheap for a film of any length)."""
+    st = path.stat()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read(SAMPLE))
+        if st.st_size > SAMPLE:
+            f.seek(max(SAMPLE, st.st_size - SAMPLE))
+            h.update(f.read(SAMPLE))
+    return f"{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()}"
+
+
+
+def work_settings(options: RunOptions, kind: str = "video", references: list[str] | None = None,
+                  net=None) -> dict:
+    """What earlier work must have been made with to count again (a batch's finished item, a
+    film's finished segments): the options that change the output (``RunOptions.settings``), a
+    weights file as it is now (another file under the same name is another model), and the
+    references' content. One rule for the single-file command and the batch. ``net``: the
+    Colorizer that runs, where it is known (a caller's own may differ from the options')."""
+    settings = options.settings()
+    if kind != "video":  # a still: the model's options and skip_color are all that count
+        settings = {k: v for k, v in settings.items() if k in (*MODEL_OPTIONS, *STILLS_OPTIONS)}
+    else:  # as this version resolves the default: another default is other colors
+        settings["smooth_strength"] = options.strength
+    weights = options.model.weights
+    if weights is not None:
+        path = Path(weights)
+        settings["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
+    if net is not None:
+        settings.update(model=net.model_name, input_size=net.input_size, parity=net.parity, precision=net.precision,
+                        weights=f"{net.weights_path.name}:{fingerprint(net.weights_path)}")
+    if references:
+        settings["references"] = references
+    return settings
