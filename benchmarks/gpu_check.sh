@@ -67,8 +67,8 @@ step throughput 150 python3 benchmarks/throughput.py --device "$DEVICE" --precis
 # least 1.25 x the network alone), smoothed, not, and with a keyframe (the references' guiding on
 # the CPU threads), each stage's milliseconds, and the encoders alone at 1080p (x264
 # with 8 threads, and in 2 or 4 pieces at once, as segments joined by packet copy would be).
-# Under py-spy (benchmarks/gil_share.py): how much of the wall time a thread holds the GIL, and where.
-step ceiling 120 python3 benchmarks/gil_share.py --raw "$OUT/ceiling_gil.txt" -- python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
+# Under py-spy (benchmarks/investigations/gil_share.py): how much of the wall time a thread holds the GIL, and where.
+step ceiling 120 python3 benchmarks/investigations/gil_share.py --raw "$OUT/ceiling_gil.txt" -- python3 benchmarks/throughput.py --ceiling --device "$DEVICE" --precision $PRECISION $CEIL \
     --repeat 1 --encoders libx264:medium,libx264:faster,libx264:veryfast,libx264:veryfast@8,libx264:veryfast@8x2,\
 libx264:veryfast@4x4,h264_nvenc:p5,h264_nvenc:p1
 # The same film through the code before this work (x264 medium, DIS medium, OpenCV on the CPU),
@@ -82,5 +82,5 @@ step smoothing 40 python3 benchmarks/smoothing_cost.py --device "$DEVICE" --prec
     $SMOOTH --flow-presets fast --repeat 1
 # Peak RSS and GPU memory of a whole run, flat or not over 384 frames, and the kernel's CPU time, under
 # vidcolor's malloc policy (two arenas), the one before it (mmap from 1 MiB) and glibc's default.
-step malloc 70 python3 benchmarks/malloc_policy.py --device "$DEVICE" --precision $PRECISION $MALLOC
+step malloc 70 python3 benchmarks/investigations/malloc_policy.py --device "$DEVICE" --precision $PRECISION $MALLOC
 echo "done $(date -u +%T); logs in $OUT"

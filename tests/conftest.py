@@ -39,6 +39,36 @@ def tiny_weights(weights_dir):
     return weights_dir / "params.pth"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def networks_loaded_once():
+    """Runs in the tests' process load the tests' network once for each set of options, as a
+    long-lived process would (a run reuses nothing between calls): loading costs 1.5 s a run,
+    and is tested on its own (test_models, test_weights). A weights file changed on disk, or a
+    thread plan a test replaces, is loaded again."""
+    import os
+
+    import vidcolor.models.colorizer as models
+    import vidcolor.run.colorizer as run
+
+    real, cache = run.Colorizer, {}
+
+    def loaded(progress=None, **kwargs):
+        weights = kwargs.get("weights")
+        if weights is None or not os.path.isfile(weights):
+            return real(progress=progress, **kwargs)  # named models go through the download, every time
+        st = os.stat(weights)
+        key = (tuple(sorted(kwargs.items())), st.st_size, st.st_mtime_ns, models.plan_threads)
+        if key not in cache:
+            while len(cache) >= 2:  # a test alternates two at most; memory stays bounded
+                cache.pop(next(iter(cache)))
+            cache[key] = real(progress=progress, **kwargs)
+        return cache[key]
+
+    run.Colorizer = loaded
+    yield
+    run.Colorizer = real
+
+
 @pytest.fixture(scope="session")
 def colorizer(tiny_weights):
     from vidcolor import Colorizer

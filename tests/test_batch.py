@@ -170,7 +170,8 @@ def engine_args(engine: str, request) -> list[str]:
     return ["--engine", "ray", "--address", request.getfixturevalue("ray_address")]
 
 
-@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.slow)])  # ray: about 170 s
+@pytest.mark.slow  # local about 75 s, ray about 170 s; killed runs resume in the default run (test_resume, test_web_faults)
+@pytest.mark.parametrize("engine", ["local", "ray"])
 def test_dead_workers_are_replaced_and_a_killed_batch_resumes_from_its_last_segment(
         engine, request, long_film, uninterrupted, tiny_weights, tmp_path):
     out, report = tmp_path / "out", tmp_path / "resume.json"

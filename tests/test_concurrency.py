@@ -43,7 +43,7 @@ def test_replicas_share_the_weights(tiny_weights):
         assert all(p.data_ptr() == first[name].data_ptr() for name, p in other.named_parameters())
 
 
-@pytest.mark.parametrize("workers, batch_size", [(2, None), (2, 5), (3, 2)])
+@pytest.mark.parametrize("workers, batch_size", [(2, None), pytest.param(2, 5, marks=pytest.mark.slow), (3, 2)])
 def test_replicas_give_the_same_pixels_in_the_same_order(tiny_weights, single, frames, workers, batch_size):
     c = Colorizer(weights=tiny_weights, device="cpu", input_size=TEST_SIZE, workers=workers, batch_size=batch_size)
     expected = np.stack([single.colorize(f) for f in frames])

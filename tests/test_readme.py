@@ -98,7 +98,7 @@ def unparsed(ctx: click.Context) -> list[str]:
 
 def test_the_readme_names_files_that_exist():
     assert len(command_lines()) >= 15
-    for script in set(re.findall(r"python (benchmarks/\w+\.py)", README)):
+    for script in set(re.findall(r"python (benchmarks/[\w/]+\.py)", README)):
         assert (ROOT / script).is_file(), script
     for image in set(re.findall(r"\((docs/[\w.-]+\.png)\)", README)):
         assert (ROOT / image).is_file(), image

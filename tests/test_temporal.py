@@ -208,6 +208,7 @@ def test_flows_judged_in_torch_agree_with_opencv_on_a_real_film(water, monkeypat
     assert isinstance(steps[2].pair.trust_fw, np.ndarray) and steps[2].pair.valid is not None
 
 
+@pytest.mark.slow  # about 9 s
 def test_the_smoothers_fast_flow_smooths_real_footage_as_well_as_medium():
     """The smoother's DIS fast preset (at 480 px, where it takes over from medium) against medium,
     measured on a medium flow of its own: the ab error to the truth and E_warp stay where medium's are."""

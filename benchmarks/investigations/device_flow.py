@@ -13,8 +13,8 @@ It is measured where the choice is made:
   DIS's threads do not hold), and milliseconds a pair on ``--device``, against DIS fast both ways
   on one CPU thread.
 
-    python benchmarks/device_flow.py                   # CPU; the clips of ../shared/media
-    python benchmarks/device_flow.py --device cuda --frames 48
+    python benchmarks/investigations/device_flow.py                   # CPU; the clips of ../shared/media
+    python benchmarks/investigations/device_flow.py --device cuda --frames 48
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for benchmarks/common.py
 import temporal_quality as tq  # noqa: E402
 from torch_calls import Calls  # noqa: E402
 

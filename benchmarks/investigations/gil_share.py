@@ -6,7 +6,7 @@ argument parsing of each torch call do not. Past some frame rate the GIL, not th
 the pace; this says how near a run is to that wall. It runs the command under py-spy, sampling
 only the thread holding the GIL (``--gil``): held share = samples / (rate x wall time).
 
-    python benchmarks/gil_share.py -- python benchmarks/throughput.py --ceiling --sizes 1920x1080
+    python benchmarks/investigations/gil_share.py -- python benchmarks/throughput.py --ceiling --sizes 1920x1080
 
 Where py-spy is missing or may not trace the command (no ptrace here), the command runs alone and
 this says so: its own numbers are never lost.

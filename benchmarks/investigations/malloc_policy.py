@@ -12,8 +12,8 @@ replaces the network by an instant stand-in returning natural color (the pipelin
 allocations, as ``throughput.py --ceiling``); ``--gpu-plan`` gives the CPU the GPU plan's
 workers (4 frames prepared and finished at once, 8 smoothed) with the device steps in torch.
 
-    python benchmarks/malloc_policy.py --stand-in --width 1920 --height 1080 --frames 96
-    python benchmarks/malloc_policy.py --device cuda --arch large --size 512 --precision bf16 --frames 192
+    python benchmarks/investigations/malloc_policy.py --stand-in --width 1920 --height 1080 --frames 96
+    python benchmarks/investigations/malloc_policy.py --device cuda --arch large --size 512 --precision bf16 --frames 192
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for benchmarks/common.py
 from common import ARCHS, natural_ab, random_weights, sample_frames, write_film  # noqa: E402
 
 POLICIES = ("arenas", "mmap", "glibc")
@@ -37,10 +37,11 @@ M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 1 << 20  # mallopt(3): the policy before
 
 def child(a: argparse.Namespace) -> int:
     """One run under ``a.policy``, set before any of the run's threads start; its numbers as JSON."""
-    from vidcolor import memory, pipeline
+    from vidcolor import memory
+    from vidcolor.run import film as film_run
 
     if a.policy != "arenas":
-        pipeline.share_malloc_arenas = lambda: False
+        film_run.share_malloc_arenas = lambda: False
         if a.policy == "mmap":
             memory._mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     import torch

@@ -5,7 +5,7 @@ Counted with a ``TorchDispatchMode`` (every ATen call, views included) on real 1
 the model's 512 grid, smoothing at the default strength (4 neighbours each way); the steps run
 in torch on ``--device`` (the CPU by default: the counts are the same anywhere).
 
-    python benchmarks/torch_calls.py
+    python benchmarks/investigations/torch_calls.py
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for benchmarks/common.py
 from common import sample_frames  # noqa: E402
 
 from vidcolor.lab_torch import DeviceLab  # noqa: E402
@@ -25,7 +25,7 @@ from vidcolor.media.pixels import yuv_layout  # noqa: E402
 from vidcolor.temporal.flow import FlowEstimator, dis_preset  # noqa: E402
 from vidcolor.temporal.flow_torch import judge  # noqa: E402
 from vidcolor.temporal.motion import COLOR_FLOW, MotionTracker  # noqa: E402
-from vidcolor.temporal.smoother import DEFAULT_STRENGTH, window  # noqa: E402
+from vidcolor.temporal.smoother import DEFAULT_STRENGTH, MAX_CHROMA_GAIN, window  # noqa: E402
 from vidcolor.temporal.smoother_torch import DeviceBlend  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def main() -> int:
     small = [tracker.sample(x)[1].small for x in L]
     flows = FlowEstimator(dis_preset(COLOR_FLOW, small[0].shape))
     pair = judge(flows.both_ways(*small), device)
-    blend = DeviceBlend(device)
+    blend = DeviceBlend(device, MAX_CHROMA_GAIN)
     held = blend.hold(ab, pair)
     _, radius = window(DEFAULT_STRENGTH)
     sides = [[(held.ab, *held.forward)] * radius, [(held.ab, *held.backward)] * radius]
