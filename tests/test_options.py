@@ -136,3 +136,21 @@ def test_work_counts_again_only_under_the_settings_that_change_the_output(tmp_pa
     weights.write_bytes(b"another")  # another file under the same name is another model
     assert work_settings(base) != before
     assert "smooth_strength" not in work_settings(base, "image")
+
+
+def test_a_batch_an_older_vidcolor_recorded_still_counts_as_done(tmp_path):
+    """The manifest's settings as the version before RunOptions wrote them (defaults spelled out,
+    times as given): the same run, so a finished archive is not colorized again after an upgrade."""
+    from vidcolor.resume.fingerprint import fingerprint, same_settings, work_settings
+
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"one")
+    old = json.dumps({"model": None, "weights": f"{weights.resolve()}:{fingerprint(weights)}", "input_size": 64,
+                      "parity": False, "precision": "fp32", "deinterlace": "auto", "start": "0:01.5",
+                      "smooth_strength": 0.5}, sort_keys=True)
+    now = RunOptions.from_mapping(weights=str(weights), input_size=64, device="cpu", precision="fp32", parity=False,
+                                  deinterlace="auto", start="0:01.5")
+    assert same_settings(old, work_settings(now))
+    assert not same_settings(old, work_settings(now.replace(input_size=128)))
+    assert not same_settings(old, work_settings(now.replace(start=2)))
+    assert not same_settings("not json", work_settings(now)) and not same_settings(None, work_settings(now))

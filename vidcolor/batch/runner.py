@@ -31,8 +31,8 @@ from ..progress import QUIET, KeepingNotices, Listener, Progress, Task
 from ..provenance import record, sha256_file
 from .engines import WorkerDied, check_main_guard, make_engine
 from ..resume.film import SegmentedFilm, one_piece_reason
-from ..resume.fingerprint import fingerprint, work_settings
-from ..resume.manifest import DONE, FAILED, Item, Manifest, dump_settings
+from ..resume.fingerprint import fingerprint, same_settings, work_settings
+from ..resume.manifest import DONE, FAILED, Item, Manifest
 from ..resume.segments import BATCH_SEGMENT_SECONDS, film_seconds, plan_segments
 from .sources import Source, find_sources, references_beside
 from ..temporal.reference_files import film_references as read_film_references
@@ -264,7 +264,7 @@ class _Batch:
         except OSError as e:
             report.state, report.error = FAILED, f"{source.path}: cannot read ({e.strerror})"
             return None
-        same = prior is not None and prior.fingerprint == print_ and prior.settings == dump_settings(settings)
+        same = prior is not None and prior.fingerprint == print_ and same_settings(prior.settings, settings)
         if same and prior.state == DONE and dst.is_file() and dst.stat().st_size == prior.output_size:
             report.state, report.skipped, report.seconds, report.frames = DONE, True, prior.seconds, prior.frames
             return None
@@ -335,7 +335,8 @@ class _Batch:
                                                       stream_has_alpha(stream))
                 refs, hints = self._references_of(src)
                 segmented = one_piece_reason(codec=settings.codec, skip_color=self.options.color.skip_color) is None
-                identity = f"{self.manifest.item(str(src)).fingerprint}|{dump_settings(self.settings['video'])}"
+                item = self.manifest.item(str(src))  # as recorded: a finished segment's plan is the same plan
+                identity = f"{item.fingerprint}|{item.settings}"
                 plan = plan_segments(container, stream, src, job.span, self.strength, self.segment_seconds,
                                      identity) if segmented else None
             guide = None

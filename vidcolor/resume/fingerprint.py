@@ -3,9 +3,13 @@ and the settings earlier work was made with."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
+from ..errors import VidcolorError
+from ..media.timeline import parse_time
 from ..options import MODEL_OPTIONS, STILLS_OPTIONS, RunOptions
+from .manifest import dump_settings
 
 SAMPLE = 1 << 20
 
@@ -45,3 +49,32 @@ def work_settings(options: RunOptions, kind: str = "video", references: list[str
     if references:
         settings["references"] = references
     return settings
+
+
+# Values these settings hold when left alone; a record an older vidcolor wrote spelled some of them out.
+_DEFAULTS = {"input_size": 512, "precision": "fp32", "audio": "auto", "deinterlace": "auto"}
+
+
+def same_settings(stored: str | None, settings: dict) -> bool:
+    """Whether the settings a manifest stored (``dump_settings``) are ``settings``: a value left
+    at its default counts as absent and a time as seconds, so that what an older vidcolor
+    recorded of the same run still matches (a finished batch is not redone for a new spelling)."""
+    try:
+        old = json.loads(stored or "")
+    except ValueError:
+        return False
+    return isinstance(old, dict) and _normal(old) == _normal(json.loads(dump_settings(settings)))
+
+
+def _normal(settings: dict) -> dict:
+    out = {}
+    for name, value in settings.items():
+        if value is None or value is False or _DEFAULTS.get(name, ...) == value:
+            continue
+        if name in ("start", "duration"):
+            try:
+                value = parse_time(value, name)
+            except VidcolorError:
+                pass
+        out[name] = value
+    return out

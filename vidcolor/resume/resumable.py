@@ -24,7 +24,7 @@ from ..run.film import colorize_segment
 from ..summary import Summary
 from ..temporal.reference_files import FilmReferences
 from .film import SegmentedFilm
-from .fingerprint import fingerprint, work_settings
+from .fingerprint import fingerprint, same_settings, work_settings
 from .manifest import Manifest, dump_settings
 from .segments import MIN_SEGMENT_SECONDS, SEGMENT_WORK, Plan, first_segment, plan_segments, segment_frames
 
@@ -116,12 +116,13 @@ def _forget_other_runs(manifest: Manifest, key: str, dst: Path, print_: str, rec
                        progress: Progress) -> None:
     """Start the record afresh where it is of another input, other settings or other weights (or
     ``fresh`` asks for it), telling the user what is discarded."""
-    prior, settings = manifest.item(key), dump_settings(recorded)
-    if prior is not None and prior.fingerprint == print_ and prior.settings == settings and not fresh:
+    prior = manifest.item(key)
+    same = prior is not None and same_settings(prior.settings, recorded)
+    if prior is not None and prior.fingerprint == print_ and same and not fresh:
         return
     done = manifest.segment_progress(prior)[0] if prior is not None else 0
     if done:
         why = "the input changed" if prior.fingerprint != print_ else \
-            "the options or the weights changed" if prior.settings != settings else "a fresh start was asked for"
+            "the options or the weights changed" if not same else "a fresh start was asked for"
         progress.note(f"{dst}: the interrupted run's {done} finished segment(s) are discarded: {why}", lost=True)
     manifest.reset(key, dst.name, "video", print_, recorded)
