@@ -158,9 +158,7 @@ class FramePipeline:
                  dtype=np.uint8, guide: FilmReferences | None = None):
         self.net, self.time_base, self.shift = net, time_base, span.decode.shift
         self.writer, self.smoother, self.report = writer, smoother, report
-        self._measure = MotionTracker() if report is not None else None
         self.emit = span.emit  # None: write every frame; else only those in it (the rest is context)
-        self.cuts: list[float] = []
         self.count = 0  # frames decoded and written (or, for a segment, kept as context)
         self.shots = ColorShots() if skip_color else None
         self.depth = queue_depth(pixels, net.batch_size)
@@ -172,18 +170,17 @@ class FramePipeline:
         self.guide = GuideStage(guide, self._guide_workers, span.carry) if guide is not None else None
         if self.guide is not None:
             self.guide.time_base = time_base
-        self.stages: list[Stage] = [s for s in (self.guide, SmoothStage(smoother) if smoother else None) if s] + \
+        self.stages: list[Stage] = [s for s in (self.guide, None if smoother is None else SmoothStage(smoother)) if s] + \
             [FinishStage(self._finished, self._finishing, self._emitted)]
-        self.task: Task | None = None
         self.unreached: list[float] = []  # times of written frames the references hold less than half of
-        self._shown = 0.0  # when the last picture of the work was shown
         self.shared = span.shared
         self._given = span.shared.read()  # by pts: the network's ab, from the segment before
         self._keep: dict[int, np.ndarray] = {}  # by pts: the network's ab, for the segment after
 
     def go(self, decoded, task: Task) -> None:
         net, depth = self.net, self.depth
-        self.task = task
+        self.encoding = EncodeStage(self.writer, self.time_base, self.shift, task, self.report,
+                                    None if self.smoother is None else self.smoother.radius, self.clock, self.net)
         # The network's inputs are made beside the decoder, so the network never waits for them;
         # frames are prepared, and finished, several at once where the plan has workers for it.
         preparing = Workers(net.threads.color_workers, "vidcolor-prepare")
@@ -193,7 +190,7 @@ class FramePipeline:
         if self._given:
             sorted_out = ((f, self._given.get(f.pts, mark)) for f, mark in sorted_out)
         prepared = prefetch(preparing.map(partial(_with_input, net), sorted_out), maxsize=depth, name="decode")
-        encoder = self._encoder = BackgroundSink(self._write, maxsize=depth, name="encode")
+        encoder = self._encoder = BackgroundSink(self.encoding.push, maxsize=depth, name="encode")
         # With only the finish after the network, it runs on this thread (it only submits to workers).
         staged = None if len(self.stages) == 1 else BackgroundSink(self._through, maxsize=depth, name="smooth")
         count = 0
@@ -256,6 +253,11 @@ class FramePipeline:
     def kept(self) -> int:
         return self.shots.kept if self.shots else 0
 
+    @property
+    def cuts(self) -> list[float]:
+        """The scene cuts among the frames written (seconds on the output's clock)."""
+        return self.encoding.cuts
+
     def _to_encoder(self, item: FrameItem) -> None:
         if item.reach is not None and item.reach < NEEDS_REFERENCE:
             self.unreached.append(round(float(item.pts * self.time_base - self.shift), 6))
@@ -275,24 +277,43 @@ class FramePipeline:
             return self.writer.to_frame(rgb, look, alpha), None
         return self.writer.to_frame(rgb, look, alpha), rgb if rgb.dtype == np.uint8 else (rgb // 257).astype(np.uint8)
 
-    def _write(self, item: FrameItem) -> None:
+
+
+class EncodeStage:
+    """The last stage: each finished frame written by ``writer``, a picture of the work shown in
+    ``task`` now and then, the scene cuts kept, and with a ``report``, the frame measured.
+    ``radius``: the smoother's window (None: no smoother, no motion followed)."""
+
+    def __init__(self, writer: VideoWriter, time_base, shift, task: Task | None, report: Report | None,
+                 radius: int | None, clock: FilmReferences | None, net: Colorizer):
+        self.writer, self.time_base, self.shift, self.task = writer, time_base, shift, task
+        self.report, self.radius, self.clock, self.net = report, radius, clock, net
+        self._measure = MotionTracker() if report is not None else None
+        self.cuts: list[float] = []
+        self._shown = 0.0  # when the last picture of the work was shown
+
+    def push(self, item: FrameItem) -> list[FrameItem]:
         frame, rgb = item.finished.result()
         self.writer.write(frame, item.pts, item.look)
         now = time.monotonic()
         if self.task is not None and now - self._shown >= PICTURE_EVERY:
             self._shown = now
             self.task.show(picture(frame))
-        if item.step is None or self.smoother is None:
-            return
+        if item.step is None or self.radius is None:
+            return []
         at = float(item.pts * self.time_base - self.shift)
         if item.step.cut:
             self.cuts.append(round(at, 6))
         if self.report is not None:
-            versions = {"unsmoothed": self.net.finish(item.L, item.raw), "smoothed": rgb} if self.smoother.radius \
+            versions = {"unsmoothed": self.net.finish(item.L, item.raw), "smoothed": rgb} if self.radius \
                 else {"unsmoothed": rgb}
             kind = self.clock.kind(self.clock.position(item.pts * self.time_base)) if self.clock else None
             # Measured along a flow of the report's own (DIS medium, as `vidcolor eval`), not the smoother's.
             self.report.add(at, self._measure.push(item.L), reach=item.reach, referenced=kind, **versions)
+        return []
+
+    def flush(self) -> list[FrameItem]:
+        return []
 
 
 def picture(frame: av.VideoFrame) -> bytes:

@@ -2,8 +2,8 @@
 ``push(item)`` takes a frame and gives back the frames it lets go of (none while it waits for
 later ones, several at once after a wait), ``flush()`` gives the rest at the end. A run is a list
 of them (``run_through``), built from its options: the references' guide, the smoother, the finish
-(Lab to the encoder's pixels, on worker threads); restoration and sparse colorization will be two
-more.
+(Lab to the encoder's pixels, on worker threads), and last, on a thread of its own, the encoder
+(``film.EncodeStage``); restoration and sparse colorization will be two more.
 """
 from __future__ import annotations
 
