@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +114,8 @@ class ResumeOptions:
 
 @dataclass(frozen=True)
 class RunOptions:
+    """Everything a run is asked to do, checked as it is made (``validate``)."""
+
     model: ModelOptions = field(default_factory=ModelOptions)
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     part: FilmPart = field(default_factory=FilmPart)
@@ -121,6 +123,9 @@ class RunOptions:
     guides: Guides = field(default_factory=Guides)
     resume: ResumeOptions = field(default_factory=ResumeOptions)
     audio: str = "auto"  # media.streams: auto, copy, or an audio encoder's name
+
+    def __post_init__(self):
+        self.validate()
 
     @classmethod
     def from_mapping(cls, mapping=None, /, **more) -> RunOptions:
@@ -137,9 +142,7 @@ class RunOptions:
             if value is not None or name in _NONE_MEANS:
                 parts.setdefault(part, {})[name] = convert(name, value)
         made = {part: PARTS[part](**values) for part, values in parts.items() if part != "audio"}
-        options = cls(**made, **parts.get("audio", {}))
-        options.validate()
-        return options
+        return cls(**made, **parts.get("audio", {}))
 
     def replace(self, **changes) -> RunOptions:
         """These options with some changed (by name), checked again."""
@@ -197,14 +200,12 @@ class RunOptions:
 
     def settings(self) -> dict:
         """The options that change the output's pixels or streams, those left at their default
-        left out: what provenance records and what decides whether earlier work still counts."""
+        left out: what a batch's provenance records, and what decides whether earlier work still
+        counts (``resume.fingerprint.work_settings``)."""
         defaults = RunOptions().record()
         ignored = {"device", "batch_size", "workers", "lab_on_device", "channels_last", "smooth_on_device",
                    "segment_seconds", "fresh", "references", "hints"}
         return {k: v for k, v in self.record().items() if k not in ignored and v != defaults[k]}
-
-    def with_encode(self, **changes) -> RunOptions:
-        return replace(self, encode=replace(self.encode, **changes))
 
 
 def _digest(image: np.ndarray) -> str:
