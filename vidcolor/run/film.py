@@ -167,10 +167,9 @@ class FramePipeline:
         self._guide_workers = Workers(net.threads.smooth_workers, "vidcolor-guide") if guide is not None else None
         self._finishing = Workers(net.threads.color_workers, "vidcolor-finish")
         self.clock = guide
-        self.guide = GuideStage(guide, self._guide_workers, span.carry) if guide is not None else None
-        if self.guide is not None:
-            self.guide.time_base = time_base
-        self.stages: list[Stage] = [s for s in (self.guide, None if smoother is None else SmoothStage(smoother)) if s] + \
+        self.guide = None if guide is None else GuideStage(guide, self._guide_workers, time_base, span.carry)
+        smooth = None if smoother is None else SmoothStage(smoother)
+        self.stages: list[Stage] = [s for s in (self.guide, smooth) if s is not None] + \
             [FinishStage(self._finished, self._finishing, self._emitted)]
         self.unreached: list[float] = []  # times of written frames the references hold less than half of
         self.shared = span.shared

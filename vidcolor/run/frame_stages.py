@@ -61,15 +61,14 @@ def flush_through(stages: list[Stage]) -> list[FrameItem]:
 class GuideStage:
     """The references' colors carried to each frame (``temporal.references.ChromaGuide``), its
     flows computed ahead on ``workers``; at the frame ``carry.save_at``, what the next segment
-    starts from is saved."""
+    starts from is saved. ``time_base``: the input stream's, which frames' pts count in."""
 
-    def __init__(self, references: FilmReferences, workers: Workers, carry: Carry = Carry()):
-        self.clock, self.guide = references, references.make(workers)
+    def __init__(self, references: FilmReferences, workers: Workers, time_base: Fraction, carry: Carry = Carry()):
+        self.clock, self.guide, self.time_base = references, references.make(workers), time_base
         if carry.load is not None:
             self.guide.load(carry.load)
         self._save = carry if carry.save is not None else None
         self._flows = FlowsAhead(self.guide.tracker, workers)
-        self.time_base: Fraction | None = None  # the input stream's, set by the run
 
     def push(self, item: FrameItem) -> list[FrameItem]:
         return [out for flowed in self._flows.push(item.L, item) for out in self._guided(*flowed)]
