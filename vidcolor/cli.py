@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import cloup
 
-from .console import item_lines, status_lines, table
+from .console import item_lines, notice_line, status_lines, table
 from .errors import OUT_OF_SPACE, Interrupted, VidcolorError, options_spelled, write_failure
 from .media.interlace import MODES as INTERLACE_MODES
 from .media.presets import PRESETS
@@ -87,8 +87,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def _tell(event) -> None:
     """A run's notes and warnings, shown where its bars are not (``--quiet``)."""
-    if event.kind in ("note", "warning"):
-        click.echo(f"vidcolor: {'warning: ' if event.kind == 'warning' else ''}{event.message}", err=True)
+    line = notice_line(event)
+    if line:
+        click.echo(line, err=True)
 
 
 @click.group(cls=_Vidcolor, context_settings={"help_option_names": ["-h", "--help"]})

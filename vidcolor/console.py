@@ -23,9 +23,9 @@ class Bars:
         self._bars: dict[tuple[str, str], tqdm] = {}
 
     def __call__(self, e: Event) -> None:
-        key = (e.task, e.label)
-        if e.kind in (NOTE, ESTIMATE, WARNING):
-            self.write(f"vidcolor: {'warning: ' if e.kind == WARNING else ''}{e.message}")
+        key, line = (e.task, e.label), notice_line(e)
+        if line or e.kind == ESTIMATE:
+            self.write(line or f"vidcolor: {e.message}")
         elif e.kind == START and not e.unit:  # a step without a count: a line while it lasts, on a terminal
             if self.file.isatty():
                 self._bars[key] = tqdm(total=None, desc=f"{e.label} ...", bar_format="{desc}", file=self.file,
@@ -44,6 +44,13 @@ class Bars:
 
     def write(self, line: str) -> None:
         tqdm.write(line, file=self.file)
+
+
+def notice_line(e: Event) -> str | None:
+    """A note or a warning as the terminal shows it; None for other events."""
+    if e.kind not in (NOTE, WARNING):
+        return None
+    return f"vidcolor: {'warning: ' if e.kind == WARNING else ''}{e.message}"
 
 
 def for_run(quiet: bool, on_progress: Listener | Progress | None = None) -> Progress:

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import VidcolorError
 from ..media.timeline import parse_time
 from ..options import MODEL_OPTIONS, STILLS_OPTIONS, RunOptions
+from ..run.colorizer import net_settings
 from .manifest import dump_settings
 
 SAMPLE = 1 << 20
@@ -44,15 +45,15 @@ def work_settings(options: RunOptions, kind: str = "video", references: list[str
         path = Path(weights)
         settings["weights"] = f"{path.resolve()}:{fingerprint(path) if path.is_file() else 'missing'}"
     if net is not None:
-        settings.update(model=net.model_name, input_size=net.input_size, parity=net.parity, precision=net.precision,
+        settings.update(net_settings(net), model=net.model_name,
                         weights=f"{net.weights_path.name}:{fingerprint(net.weights_path)}")
     if references:
         settings["references"] = references
     return settings
 
 
-# Values these settings hold when left alone; a record an older vidcolor wrote spelled some of them out.
-_DEFAULTS = {"input_size": 512, "precision": "fp32", "audio": "auto", "deinterlace": "auto"}
+# Values options hold when left alone; a record an older vidcolor wrote spelled some of them out.
+_DEFAULTS = RunOptions().record()
 
 
 def same_settings(stored: str | None, settings: dict) -> bool:
